@@ -1,0 +1,29 @@
+"""Model ids are ``provider/model``, split at the first slash; ``local`` is the embedded default."""
+
+from __future__ import annotations
+
+from synthbench.plugins import Plugins
+from synthbench.types import Provider, SynthbenchError
+
+DEFAULT_MODEL = "local"
+
+
+def split_model_id(model_id: str) -> tuple[str, str]:
+    """``"hf/Qwen/Qwen2.5-0.5B"`` -> ``("hf", "Qwen/Qwen2.5-0.5B")``; ``"local"`` -> ``("local", "")``."""
+    model_id = model_id.strip()
+    if not model_id:
+        raise SynthbenchError("empty model id; write it as provider/model, e.g. local or hf/gpt2")
+    provider, _, name = model_id.partition("/")
+    return provider, name
+
+
+def resolve_model(plugins: Plugins, model_id: str) -> Provider:
+    """Build the provider that serves ``model_id``; unknown providers are a one-line error."""
+    provider_id, name = split_model_id(model_id)
+    if provider_id not in plugins.providers:
+        known = ", ".join(plugins.providers.ids())
+        raise SynthbenchError(
+            f"unknown model {model_id!r}: no provider {provider_id!r} (known providers: {known}); "
+            "write model ids as provider/model"
+        )
+    return plugins.providers.get(provider_id).factory(name)

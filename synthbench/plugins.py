@@ -1,0 +1,232 @@
+"""Build a fresh plugin manager and collect what every plugin registers.
+
+Each entry point of group ``synthbench`` is imported on its own inside try/except: a plugin
+that fails to import, misspells a hook, raises while registering or registers a malformed
+value costs one line naming it and its distribution, and the others keep working (``strict``
+turns those lines into an error). ``-p MODULE`` adds a local plugin module, ``-p no:NAME``
+blocks one, as in pytest.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+import pluggy
+
+from synthbench import hookspecs
+from synthbench.types import ClassifierSpec, GeneratorSpec, ProviderSpec, SynthbenchError, Task
+
+ENTRY_POINT_GROUP = "synthbench"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One plugin as loaded: its name, where it came from, and whether it works."""
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+    error: str | None = None
+
+
+class Registry(Generic[T]):
+    """Registered values of one kind by id, each remembering the plugin that registered it."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+        self._origin: dict[str, PluginInfo] = {}
+
+    def add(self, item_id: str, item: T, origin: PluginInfo) -> None:
+        if item_id in self._items:
+            first = self._origin[item_id]
+            raise SynthbenchError(
+                f"{self.kind} id {item_id!r} is registered twice: by plugin {first.name!r} "
+                f"({first.distribution}) and by plugin {origin.name!r} ({origin.distribution})"
+            )
+        self._items[item_id] = item
+        self._origin[item_id] = origin
+
+    def get(self, item_id: str) -> T:
+        try:
+            return self._items[item_id]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            raise SynthbenchError(
+                f"unknown {self.kind} {item_id!r} (known: {known})"
+            ) from None
+
+    def origin(self, item_id: str) -> PluginInfo:
+        return self._origin[item_id]
+
+    def ids(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class Plugins:
+    """Everything the plugins registered in this run, plus what went wrong while loading."""
+
+    tasks: Registry[Task] = field(default_factory=lambda: Registry("task"))
+    providers: Registry[ProviderSpec] = field(default_factory=lambda: Registry("provider"))
+    generators: Registry[GeneratorSpec] = field(default_factory=lambda: Registry("generator"))
+    classifiers: Registry[ClassifierSpec] = field(default_factory=lambda: Registry("classifier"))
+    loaded: list[PluginInfo] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def provenance(self) -> list[dict[str, Any]]:
+        return [
+            {"name": p.name, "distribution": p.distribution, "version": p.version,
+             "error": p.error}
+            for p in sorted(self.loaded, key=lambda p: p.name)
+        ]
+
+
+def validate_task(task: Any) -> None:
+    """Raise ``SynthbenchError`` if ``task`` cannot be run; the message names the problem."""
+    if not isinstance(task, Task):
+        raise SynthbenchError(f"registered a {type(task).__name__}, not a synthbench Task")
+    if not task.id or "/" in task.id or "," in task.id or task.id != task.id.strip():
+        raise SynthbenchError(f"task id {task.id!r} is empty or contains '/', ',' or spaces")
+    names = task.label_names
+    if len(names) < 2:
+        raise SynthbenchError(f"task {task.id!r} declares {len(names)} labels; it needs 2 or more")
+    if len(set(names)) != len(names):
+        raise SynthbenchError(f"task {task.id!r} declares a label twice: {list(names)}")
+    if any(not n.strip() for n in names):
+        raise SynthbenchError(f"task {task.id!r} declares an empty label name")
+    if task.word_limit < 1:
+        raise SynthbenchError(f"task {task.id!r} has word_limit {task.word_limit}; it must be >= 1")
+    if not 0.0 <= task.subjectivity.score <= 1.0:
+        raise SynthbenchError(f"task {task.id!r} has subjectivity {task.subjectivity.score}, "
+                              "outside [0, 1]")
+    if not task.text_type or not task.context:
+        raise SynthbenchError(f"task {task.id!r} needs a text_type and a context prompt")
+
+
+def _check_spec(kind: str, spec: Any, cls: type) -> None:
+    if not isinstance(spec, cls):
+        raise SynthbenchError(f"registered a {type(spec).__name__} as a {kind}, not a {cls.__name__}")
+    if not spec.id or "/" in spec.id or "," in spec.id:
+        raise SynthbenchError(f"{kind} id {spec.id!r} is empty or contains '/' or ','")
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    seen: dict[tuple[str, str], importlib.metadata.EntryPoint] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        seen.setdefault((ep.name, ep.value), ep)
+    return sorted(seen.values(), key=lambda ep: ep.name)
+
+
+def load_plugins(
+    extra_modules: Sequence[str] = (),
+    blocked: Iterable[str] = (),
+    strict: bool = False,
+    warn: Callable[[str], None] | None = None,
+) -> Plugins:
+    """Load every installed plugin and ``extra_modules``; return their registrations.
+
+    ``blocked`` names plugins (entry-point or module names) to skip. Problems are collected
+    in ``Plugins.problems`` and passed to ``warn``; with ``strict`` the first one raises.
+    """
+    blocked_set = set(blocked)
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    result = Plugins()
+
+    def problem(info: PluginInfo, message: str) -> None:
+        line = f"plugin {info.name!r} ({info.distribution}): {message}"
+        result.loaded.append(PluginInfo(info.name, info.module, info.distribution,
+                                        info.version, message))
+        result.problems.append(line)
+        if strict:
+            raise SynthbenchError(line)
+        if warn is not None:
+            warn(line)
+
+    candidates: list[tuple[PluginInfo, Callable[[], ModuleType]]] = []
+    for ep in _entry_points():
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        version = ep.dist.version if ep.dist is not None else "?"
+        info = PluginInfo(ep.name, ep.value, dist, version)
+        candidates.append((info, ep.load))
+    for module in extra_modules:
+        info = PluginInfo(module, module, "local module (-p)", "")
+        candidates.append((info, lambda m=module: importlib.import_module(m)))  # type: ignore[misc]
+
+    infos: dict[str, PluginInfo] = {}
+    for info, load in candidates:
+        if info.name in blocked_set or info.module in blocked_set:
+            continue
+        try:
+            module = load()
+        except Exception as exc:  # a broken plugin must not break the others
+            problem(info, f"failed to import: {type(exc).__name__}: {exc}")
+            continue
+        if info.name in infos or pm.is_registered(module):
+            continue
+        try:
+            pm.register(module, name=info.name)
+            pm.check_pending()
+        except Exception as exc:
+            if pm.is_registered(module):
+                pm.unregister(module)
+            problem(info, f"invalid hook: {exc}")
+            continue
+        infos[info.name] = info
+
+    kinds: list[tuple[str, Any, Registry[Any], Callable[[Any], None]]] = [
+        ("synthbench_register_tasks", Task, result.tasks, validate_task),
+        ("synthbench_register_providers", ProviderSpec, result.providers,
+         lambda s: _check_spec("provider", s, ProviderSpec)),
+        ("synthbench_register_generators", GeneratorSpec, result.generators,
+         lambda s: _check_spec("generator", s, GeneratorSpec)),
+        ("synthbench_register_classifiers", ClassifierSpec, result.classifiers,
+         lambda s: _check_spec("classifier", s, ClassifierSpec)),
+    ]
+    failed: set[str] = set()
+    for hook_name, _cls, registry, check in kinds:
+        caller = getattr(pm.hook, hook_name)
+        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
+            info = infos[impl.plugin_name]
+            pending: list[Any] = []
+            try:
+                impl.function(register=pending.append)
+            except Exception as exc:
+                problem(info, f"{hook_name} raised {type(exc).__name__}: {exc}")
+                failed.add(info.name)
+                continue
+            for item in pending:
+                try:
+                    check(item)
+                except SynthbenchError as exc:
+                    problem(info, str(exc))
+                    continue
+                registry.add(item.id, item, info)
+
+    for name, info in sorted(infos.items()):
+        if name not in failed and not any(p.name == name for p in result.loaded):
+            result.loaded.append(info)
+    if not infos:
+        raise SynthbenchError(
+            "no synthbench plugins found: is synthbench installed? run `pip install -e .`"
+        )
+    if result.providers.ids() == [] or result.tasks.ids() == []:
+        missing = "provider" if not result.providers.ids() else "task"
+        raise SynthbenchError(
+            f"no {missing} plugin loaded: is synthbench installed? run `pip install -e .`"
+        )
+    return result

@@ -1,0 +1,260 @@
+"""Plain data types that travel between stages: tasks, requests, completions, specs, cells.
+
+Everything here is a frozen value, so a later stage can never change what an earlier one
+produced; the runner is the only place that knows the order in which they are made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+SCHEMA_VERSION = 1
+
+
+class SynthbenchError(Exception):
+    """An error the user can fix; the CLI prints its message as one line and exits non-zero."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """One class of a task; ``description`` is the phrase a prompt uses for it."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Subjectivity:
+    """How subjective a task is: 0 = most objective, 1 = most subjective, with its source."""
+
+    score: float
+    source: str
+    provisional: bool = True
+
+
+@dataclass(frozen=True)
+class HubSource:
+    """Where a user with internet loads a task's real data through ``datasets.load_dataset``.
+
+    ``splits`` maps synthbench's split names ("train", "test") to the hub's. When the hub has
+    no test split, ``test_fraction`` carves one from train with a fixed seed. ``label_names``
+    maps hub label values to synthbench label names (default: the ClassLabel names, or the
+    values themselves). ``prepare`` may reshape a loaded split before the fields are read.
+    """
+
+    id: str
+    config: str | None = None
+    splits: Mapping[str, str] = field(default_factory=lambda: {"train": "train", "test": "test"})
+    text_field: str = "text"
+    label_field: str = "label"
+    label_names: Mapping[Any, str] | None = None
+    test_fraction: float | None = None
+    prepare: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    """A text-classification task: what to generate, and where its real data lies."""
+
+    id: str
+    name: str
+    labels: tuple[Label, ...]
+    text_type: str
+    context: str
+    word_limit: int
+    subjectivity: Subjectivity
+    hub: HubSource | None = None
+    local_dir: str = ""
+    citation: str = ""
+    description: str = ""
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return tuple(label.name for label in self.labels)
+
+    @property
+    def data_dir_name(self) -> str:
+        """Folder under the offline data directory that holds ``{train,test}.jsonl``."""
+        return self.local_dir or self.id
+
+    def label(self, name: str) -> Label:
+        for label in self.labels:
+            if label.name == name:
+                return label
+        raise SynthbenchError(f"task {self.id!r} has no label {name!r}")
+
+    def to_record(self) -> dict[str, Any]:
+        """The constructor arguments as JSON-ready data (callables by qualified name)."""
+        return _jsonable(self)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text, real or generated; ``meta`` carries provenance such as the request."""
+
+    text: str
+    label: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One call to a provider. ``sample_index`` tells apart repeated identical prompts."""
+
+    messages: tuple[Message, ...]
+    max_tokens: int
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int = 0
+    sample_index: int = 0
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a provider returned for one request, and which model actually served it."""
+
+    text: str
+    model: str
+    usage: Usage = Usage()
+    finish_reason: str = "stop"
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """An LLM behind one model id. ``complete`` answers requests in order, one each."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+    def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]: ...
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: served model, weights checksum, library versions."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider plugin: ``factory(model_name)`` builds a provider for ``id/model_name``."""
+
+    id: str
+    factory: Callable[[str], Provider]
+    description: str = ""
+    requires_key: str | None = None
+
+
+@dataclass
+class GenerationCounts:
+    """Per-cell bookkeeping: every request ends as kept, or counted under a reason."""
+
+    requested: int = 0
+    requests_sent: int = 0
+    kept: int = 0
+    parse_failures: int = 0
+    refusals: int = 0
+    empty: int = 0
+    shortfall: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationContext:
+    """What a generator may use: the task, a provider, real training data, and the quota."""
+
+    task: Task
+    provider: Provider
+    train: Sequence[Example]
+    per_label: Mapping[str, int]
+    seed: int
+    progress: Callable[[int], None] = lambda n: None
+
+
+@dataclass(frozen=True)
+class GenerationOutcome:
+    examples: tuple[Example, ...]
+    counts: GenerationCounts
+    usage: Usage
+
+
+class Generator(Protocol):
+    """A prompting/decoding strategy that turns a provider into labelled texts."""
+
+    def get_params(self) -> dict[str, Any]: ...
+
+    def generate(self, ctx: GenerationContext) -> GenerationOutcome: ...
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """A generator plugin: ``factory(**params)`` builds a configured generator."""
+
+    id: str
+    factory: Callable[..., Generator]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """A downstream classifier: ``factory(random_state)`` returns an unfitted sklearn estimator.
+
+    The estimator follows scikit-learn conventions (``fit(texts, labels)``, ``predict``,
+    ``classes_``, ``get_params``) so the runner can ``clone`` a fresh one per fit.
+    """
+
+    id: str
+    factory: Callable[[int], Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    """Everything that decides a cell's result; nothing that only changes speed."""
+
+    model: str
+    task: str
+    generator: str
+    generator_params: Mapping[str, Any]
+    n: int
+    seed: int
+    classifiers: tuple[str, ...]
+
+    def to_record(self) -> dict[str, Any]:
+        return _jsonable(self)
+
+
+def _jsonable(value: Any) -> Any:
+    """Dataclasses, mappings and sequences as JSON data; callables by qualified name."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if callable(value):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', repr(value))}"
+    return value
