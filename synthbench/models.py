@@ -9,7 +9,8 @@ DEFAULT_MODEL = "local"
 
 
 def split_model_id(model_id: str) -> tuple[str, str]:
-    """``"hf/Qwen/Qwen2.5-0.5B"`` -> ``("hf", "Qwen/Qwen2.5-0.5B")``; ``"local"`` -> ``("local", "")``."""
+    """Split at the first slash: ``"hf/Qwen/Qwen2.5-0.5B"`` -> ``("hf", "Qwen/Qwen2.5-0.5B")``,
+    ``"local"`` -> ``("local", "")``."""
     model_id = model_id.strip()
     if not model_id:
         raise SynthbenchError("empty model id; write it as provider/model, e.g. local or hf/gpt2")

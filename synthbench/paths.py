@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def cache_dir() -> Path:
-    """``$SYNTHBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/synthbench``, else ``~/.cache/synthbench``."""
+    """``$SYNTHBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/synthbench``, else
+    ``~/.cache/synthbench``."""
     explicit = os.environ.get("SYNTHBENCH_CACHE_DIR")
     if explicit:
         return Path(explicit).expanduser()

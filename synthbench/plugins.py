@@ -9,6 +9,7 @@ blocks one, as in pytest.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 from collections.abc import Callable, Iterable, Sequence
@@ -119,9 +120,11 @@ def validate_task(task: Any) -> None:
 
 def _check_spec(kind: str, spec: Any, cls: type) -> None:
     if not isinstance(spec, cls):
-        raise SynthbenchError(f"registered a {type(spec).__name__} as a {kind}, not a {cls.__name__}")
-    if not spec.id or "/" in spec.id or "," in spec.id:
-        raise SynthbenchError(f"{kind} id {spec.id!r} is empty or contains '/' or ','")
+        raise SynthbenchError(
+            f"registered a {type(spec).__name__} as a {kind}, not a {cls.__name__}")
+    spec_id = getattr(spec, "id", "")
+    if not spec_id or "/" in spec_id or "," in spec_id:
+        raise SynthbenchError(f"{kind} id {spec_id!r} is empty or contains '/' or ','")
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -163,9 +166,9 @@ def load_plugins(
         version = ep.dist.version if ep.dist is not None else "?"
         info = PluginInfo(ep.name, ep.value, dist, version)
         candidates.append((info, ep.load))
-    for module in extra_modules:
-        info = PluginInfo(module, module, "local module (-p)", "")
-        candidates.append((info, lambda m=module: importlib.import_module(m)))  # type: ignore[misc]
+    for module_name in extra_modules:
+        info = PluginInfo(module_name, module_name, "local module (-p)", "")
+        candidates.append((info, functools.partial(importlib.import_module, module_name)))
 
     infos: dict[str, PluginInfo] = {}
     for info, load in candidates:

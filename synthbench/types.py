@@ -88,7 +88,8 @@ class Task:
 
     def to_record(self) -> dict[str, Any]:
         """The constructor arguments as JSON-ready data (callables by qualified name)."""
-        return _jsonable(self)
+        record: dict[str, Any] = _jsonable(self)
+        return record
 
 
 @dataclass(frozen=True)
@@ -244,7 +245,8 @@ class CellConfig:
     classifiers: tuple[str, ...]
 
     def to_record(self) -> dict[str, Any]:
-        return _jsonable(self)
+        record: dict[str, Any] = _jsonable(self)
+        return record
 
 
 def _jsonable(value: Any) -> Any:

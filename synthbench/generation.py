@@ -1,0 +1,170 @@
+"""The shared generation loop: one request per wanted text, parsed, counted, topped up.
+
+Generators that write one text per request subclass ``PromptGenerator`` and only say how a
+prompt looks. Nothing is dropped silently: every completion is kept or counted as a parse
+failure, a refusal or an empty text, and the missing texts are requested again until a
+bounded budget of extra requests is spent; what is still missing is the cell's shortfall.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+from synthbench.types import (
+    Example,
+    GenerationContext,
+    GenerationCounts,
+    GenerationOutcome,
+    GenerationRequest,
+    Label,
+    Message,
+    SynthbenchError,
+    Task,
+    Usage,
+)
+
+REFUSAL = re.compile(
+    r"^\W*(as an ai\b|as a language model|i('m| am) (sorry|unable|not able)|i can(no|')t\b|"
+    r"i cannot\b|i won't\b|sorry, (but )?i)",
+    re.IGNORECASE,
+)
+PREAMBLE = re.compile(
+    r"^\s*(sure[,!.]?\s*)?(here('s| is| are)\b[^:\n]*:|[A-Za-z][\w /'-]{0,40}:)\s*",
+    re.IGNORECASE,
+)
+QUOTES = "\"'“”‘’«»`"
+REQUESTS_PER_CALL = 32
+
+
+def parse_text(raw: str) -> tuple[str | None, str]:
+    """Clean one completion into a text, or say why it is not one: ``refusal``, ``empty``,
+    ``parse_failure``. Strips a leading "Here is a …:" or "Review:" label and outer quotes."""
+    text = raw.strip()
+    if not text:
+        return None, "empty"
+    if REFUSAL.match(text):
+        return None, "refusal"
+    text = PREAMBLE.sub("", text, count=1).strip()
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    text = paragraphs[0] if paragraphs else ""
+    text = text.strip().strip(QUOTES).strip()
+    text = re.sub(r"\s+", " ", text)
+    if not text:
+        return None, "empty"
+    if len(re.findall(r"\w+", text)) < 2:
+        return None, "parse_failure"
+    return text, "ok"
+
+
+def request_seed(*parts: object) -> int:
+    """A stable 31-bit seed from any parts (the cell seed, the label, the attempt)."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class PromptGenerator(ABC):
+    """Base for generators that write one text per request.
+
+    :param temperature: sampling temperature (Chung et al. sweep 0.3, 0.7, 0.9, 1.3).
+    :param top_p: nucleus sampling mass.
+    :param max_tokens: tokens per completion; default 2 per word of the task's limit + 16.
+    :param retry_budget: extra requests allowed, as a share of the texts asked for.
+    """
+
+    def __init__(self, temperature: float = 1.0, top_p: float = 1.0,
+                 max_tokens: int | None = None, retry_budget: float = 1.0) -> None:
+        if temperature < 0:
+            raise SynthbenchError(f"temperature must be >= 0, got {temperature}")
+        if not 0 < top_p <= 1:
+            raise SynthbenchError(f"top_p must be in (0, 1], got {top_p}")
+        if max_tokens is not None and max_tokens < 1:
+            raise SynthbenchError(f"max_tokens must be >= 1, got {max_tokens}")
+        if retry_budget < 0:
+            raise SynthbenchError(f"retry_budget must be >= 0, got {retry_budget}")
+        self.temperature = float(temperature)
+        self.top_p = float(top_p)
+        self.max_tokens = max_tokens
+        self.retry_budget = float(retry_budget)
+
+    def get_params(self) -> dict[str, Any]:
+        return {"temperature": self.temperature, "top_p": self.top_p,
+                "max_tokens": self.max_tokens, "retry_budget": self.retry_budget}
+
+    @abstractmethod
+    def messages_for(self, task: Task, label: Label, rng: random.Random,
+                     ctx: GenerationContext) -> tuple[Message, ...]:
+        """The conversation that asks for one text of ``label``."""
+
+    def tokens_for(self, task: Task) -> int:
+        return self.max_tokens or 2 * task.word_limit + 16
+
+    def generate(self, ctx: GenerationContext) -> GenerationOutcome:
+        task = ctx.task
+        rng = random.Random(request_seed(ctx.seed, "prompts"))
+        # Round-robin over labels, so that every batch holds every label.
+        most = max(ctx.per_label.values(), default=0)
+        wanted = [name for i in range(most) for name in task.label_names
+                  if i < ctx.per_label.get(name, 0)]
+        counts = GenerationCounts(requested=len(wanted))
+        extra_left = math.ceil(self.retry_budget * len(wanted))
+        examples: list[Example] = []
+        usage = Usage()
+        pending = wanted[:]
+        sent = 0
+        while pending:
+            chunk, pending = pending[:REQUESTS_PER_CALL], pending[REQUESTS_PER_CALL:]
+            requests = [self._request(task, name, sent + i, rng, ctx)
+                        for i, name in enumerate(chunk)]
+            completions = ctx.provider.complete(requests)
+            if len(completions) != len(requests):
+                raise SynthbenchError(
+                    f"provider {ctx.provider.model_id} answered {len(completions)} of "
+                    f"{len(requests)} requests"
+                )
+            for offset, (name, completion) in enumerate(zip(chunk, completions, strict=True)):
+                usage = usage + completion.usage
+                text, status = parse_text(completion.text)
+                if text is not None:
+                    examples.append(Example(text, name, {
+                        "request": sent + offset, "model": completion.model,
+                        "finish_reason": completion.finish_reason}))
+                    ctx.progress(1)
+                    continue
+                if status == "refusal":
+                    counts.refusals += 1
+                elif status == "empty":
+                    counts.empty += 1
+                else:
+                    counts.parse_failures += 1
+                if extra_left > 0:
+                    extra_left -= 1
+                    pending.append(name)
+            sent += len(chunk)
+        counts.requests_sent = sent
+        counts.kept = len(examples)
+        counts.shortfall = counts.requested - counts.kept
+        return GenerationOutcome(tuple(examples), counts, usage)
+
+    def _request(self, task: Task, name: str, index: int, rng: random.Random,
+                 ctx: GenerationContext) -> GenerationRequest:
+        return GenerationRequest(
+            messages=self.messages_for(task, task.label(name), rng, ctx),
+            max_tokens=self.tokens_for(task), temperature=self.temperature, top_p=self.top_p,
+            seed=request_seed(ctx.seed, name, index), sample_index=index,
+        )
+
+
+def word_cap(text: str, words: int) -> str:
+    """The first ``words`` words of ``text`` (keeps few-shot prompts short)."""
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
+def examples_of(train: Sequence[Example], label: str) -> list[Example]:
+    return [e for e in train if e.label == label]

@@ -1,0 +1,32 @@
+"""Pure metrics on sentence embeddings and texts (METHOD.md): diversity, similarity, lexical, stats.
+
+Embedding metrics take 2-D float arrays (rows, dim), re-normalise the rows, and use the cosine
+distance 1 - cos; none of them builds an n x n matrix.
+"""
+
+from __future__ import annotations
+
+from synthbench.metrics.diversity import chamfer, remote_clique
+from synthbench.metrics.lexical import compression_ratio, distinct_n, tokenize
+from synthbench.metrics.similarity import (
+    NearDuplicate,
+    leakage,
+    mean_cross_distance,
+    near_duplicates,
+    top_k_similarity,
+)
+from synthbench.metrics.stats import mean_ci
+
+__all__ = [
+    "NearDuplicate",
+    "chamfer",
+    "compression_ratio",
+    "distinct_n",
+    "leakage",
+    "mean_ci",
+    "mean_cross_distance",
+    "near_duplicates",
+    "remote_clique",
+    "tokenize",
+    "top_k_similarity",
+]
