@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", help="results directory (default results/)")
     run.add_argument("--data-dir", help="offline task data: DIR/<task>/{train,test}.jsonl "
                      "(default $SYNTHBENCH_DATA_DIR, else the Hugging Face hub)")
+    run.add_argument("--oracle-size", type=int, default=4000,
+                     help="real training examples for the label-accuracy oracle (default 4000)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     lst = sub.add_parser("list", parents=[common], help="list tasks, models, generators, "
@@ -116,6 +118,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise SynthbenchError(f"--n must be at least 1, got {args.n}")
+    if args.oracle_size < 2:
+        raise SynthbenchError(f"--oracle-size must be at least 2, got {args.oracle_size}")
     plugins = _plugins(args)
     params = dict(_param(p) for p in args.generator_params)
     if args.temperature is not None:
@@ -124,6 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         plugins, models=_split(args.model) or ["local"], tasks=_split(args.task),
         generators=_split(args.generator) or ["zero_shot"], params=params, n=args.n,
         seeds=_seeds(args.seed), classifiers=_split(args.classifier or [DEFAULT_CLASSIFIERS]),
+        oracle_size=args.oracle_size,
     )
     settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
                            progress=not args.no_progress)

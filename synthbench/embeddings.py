@@ -75,7 +75,9 @@ class Embedder:
             return
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path))
             self._model = AutoModel.from_pretrained(str(self.model_path)).eval()

@@ -63,7 +63,6 @@ class RunSettings:
 
     out: Path
     data_dir: Path | None
-    oracle_size: int = 4000
     leakage_threshold: float = 0.95
     progress: bool = True
 
@@ -215,18 +214,19 @@ class Runner:
         write_json(meta_path, meta)
         return list(outcome.examples), {**meta, "fresh": True}
 
-    def _oracle(self, task: Task, data: TaskData) -> tuple[Any, float]:
-        """A classifier trained on real data (up to ``oracle_size`` rows), and its test F1."""
-        if task.id not in self._oracles:
+    def _oracle(self, task: Task, data: TaskData, size: int) -> tuple[Any, float]:
+        """A classifier trained on real data (up to ``size`` rows), and its test F1."""
+        key = f"{task.id}:{size}"
+        if key not in self._oracles:
             rng = random.Random(request_seed(task.id, "oracle"))
             train = list(data.train)
-            if len(train) > self.settings.oracle_size:
-                train = rng.sample(train, self.settings.oracle_size)
+            if len(train) > size:
+                train = rng.sample(train, size)
             model = self.plugins.classifiers.get(ORACLE_CLASSIFIER).factory(0)
             model.fit([e.text for e in train], [e.label for e in train])
             f1 = _scores(task, model, data.test)["macro_f1"]
-            self._oracles[task.id] = (model, f1)
-        return self._oracles[task.id]
+            self._oracles[key] = (model, f1)
+        return self._oracles[key]
 
     def _evaluate(self, config: CellConfig, task: Task, data: TaskData,
                   synthetic: list[Example]) -> dict[str, Any]:
@@ -248,7 +248,7 @@ class Runner:
         syn_vecs = embedder.encode([e.text for e in synthetic])
         real_vecs = embedder.encode([e.text for e in real])
         test_vecs = embedder.encode([e.text for e in data.test])
-        oracle, oracle_f1 = self._oracle(task, data)
+        oracle, oracle_f1 = self._oracle(task, data, config.oracle_size)
         if synthetic:
             predicted = oracle.predict([e.text for e in synthetic])
             label_accuracy: float | None = float(
@@ -266,7 +266,7 @@ class Runner:
                               "real": _diversity([e.text for e in real], real_vecs)},
                 "label_accuracy": {
                     "value": label_accuracy,
-                    "oracle": f"{ORACLE_CLASSIFIER} trained on up to {self.settings.oracle_size}"
+                    "oracle": f"{ORACLE_CLASSIFIER} trained on up to {config.oracle_size}"
                               " real training examples",
                     "oracle_test_macro_f1": oracle_f1},
                 "similarity_to_real": {
@@ -293,7 +293,8 @@ def make_generator(gen_id: str, factory: Callable[..., Generator],
 
 def make_configs(plugins: Plugins, models: Sequence[str], tasks: Sequence[str],
                  generators: Sequence[str], params: Mapping[str, Any], n: int,
-                 seeds: Sequence[int], classifiers: Sequence[str]) -> list[CellConfig]:
+                 seeds: Sequence[int], classifiers: Sequence[str],
+                 oracle_size: int = 4000) -> list[CellConfig]:
     """The grid model x task x generator x seed. Each generator's parameters are stored in
     full (its defaults filled in), so setting a default explicitly gives the same cell."""
     configs = []
@@ -305,7 +306,8 @@ def make_configs(plugins: Plugins, models: Sequence[str], tasks: Sequence[str],
                 for seed in seeds:
                     configs.append(CellConfig(model=model, task=task, generator=gen_id,
                                               generator_params=full, n=n, seed=seed,
-                                              classifiers=tuple(classifiers)))
+                                              classifiers=tuple(classifiers),
+                                              oracle_size=oracle_size))
     return configs
 
 

@@ -243,6 +243,7 @@ class CellConfig:
     n: int
     seed: int
     classifiers: tuple[str, ...]
+    oracle_size: int = 4000
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = _jsonable(self)

@@ -22,3 +22,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.fail(f"real task data not found at {SHARED_DATA}; put ../shared beside the repo")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caches (converted model, embeddings) in a fresh folder per session unless one is set,
+    so the suite proves a fresh machine works; subprocesses inherit it."""
+    if not os.environ.get("SYNTHBENCH_CACHE_DIR"):
+        os.environ["SYNTHBENCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("synthbench-cache"))
+    return Path(os.environ["SYNTHBENCH_CACHE_DIR"])

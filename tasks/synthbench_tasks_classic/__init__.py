@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from synthbench_tasks_li2023 import li_subjectivity
-
 from synthbench import HubSource, Label, Subjectivity, Task, hookimpl
+from synthbench_tasks_li2023 import li_subjectivity
 
 
 def placed_like(li_task: str, why: str) -> Subjectivity:
