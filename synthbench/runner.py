@@ -114,11 +114,13 @@ class Runner:
             raise SynthbenchError(f"the oracle classifier {ORACLE_CLASSIFIER!r} is not loaded")
 
     def prepare(self, configs: Sequence[CellConfig]) -> None:
-        """Validate everything, then build the providers of the cells still to compute, so a
-        bad model id fails before the first cell rather than after hours of others."""
+        """Validate everything, then load the data and build the providers of the cells still
+        to compute, so a bad model id or a missing data file fails before the first cell
+        rather than after hours of others."""
         self.validate(configs)
         for config in configs:
             if load_complete(cell_dir(self.settings.out, config), config_hash(config)) is None:
+                self.task_data(self.plugins.tasks.get(config.task))
                 self.provider(config.model)
 
     def run(self, configs: Sequence[CellConfig]) -> list[CellOutcome]:

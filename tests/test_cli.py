@@ -177,3 +177,17 @@ def test_list_commands(capsys: pytest.CaptureFixture[str]) -> None:
         assert code == 0 and expected in out
     code, out, _ = run_cli(["list", "tasks"], capsys)
     assert len([line for line in out.splitlines()[2:] if line.strip()]) == 15
+
+
+def test_missing_data_fails_before_any_cell_runs(tmp_path: Path, shared_data: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """trec's data is there, clickbait's is not: nothing may be computed before the error."""
+    data = tmp_path / "data"
+    (data / "trec").mkdir(parents=True)
+    for split in ("train", "test"):
+        (data / "trec" / f"{split}.jsonl").write_bytes(
+            (shared_data / "trec" / f"{split}.jsonl").read_bytes())
+    code, _, err = run_cli(["run", "--model", "mock/a", "--task", "trec,clickbait", "--n", "12",
+                            "--data-dir", str(data), "--out", str(tmp_path / "out")], capsys)
+    assert code == 1 and "clickbait" in err and "no train split" in err
+    assert not (tmp_path / "out").exists()
