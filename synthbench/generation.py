@@ -35,7 +35,8 @@ REFUSAL = re.compile(
     re.IGNORECASE,
 )
 PREAMBLE = re.compile(
-    r"^\s*(sure[,!.]?\s*)?(here('s| is| are)\b[^:\n]*:|[A-Za-z][\w /'-]{0,40}:)\s*",
+    r"^\s*((sure|certainly|of course)\b[^.!:\n]*[.!]\s*)?"
+    r"(here('s| is| are)\b[^:\n]*:|[A-Za-z][\w /'-]{0,40}:)?\s*",
     re.IGNORECASE,
 )
 QUOTES = "\"'“”‘’«»`"

@@ -24,6 +24,8 @@ def sst2(shared_data: Path):  # type: ignore[no-untyped-def]
     ("  A gripping, tender film.  ", "A gripping, tender film.", "ok"),
     ('Here is a positive movie review:\n\n"A gripping film."', "A gripping film.", "ok"),
     ("Review: dull and long", "dull and long", "ok"),
+    ("Sure, I'd be happy to help. Stocks fell sharply.", "Stocks fell sharply.", "ok"),
+    ("Sure! Here is a tweet: so happy today", "so happy today", "ok"),
     ("First paragraph here.\n\nSecond paragraph.", "First paragraph here.", "ok"),
     ("As an AI language model, I cannot write reviews.", None, "refusal"),
     ("I'm sorry, but I can't help with that.", None, "refusal"),
