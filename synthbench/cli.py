@@ -114,7 +114,7 @@ def _plugins(args: argparse.Namespace) -> Plugins:
 def _run(args: argparse.Namespace) -> int:
     from synthbench.data import resolve_data_dir
     from synthbench.leaderboard import summary_table
-    from synthbench.runner import Runner, RunSettings, make_configs
+    from synthbench.runner import CellOutcome, Runner, RunSettings, make_configs
 
     if args.n < 1:
         raise SynthbenchError(f"--n must be at least 1, got {args.n}")
@@ -133,13 +133,13 @@ def _run(args: argparse.Namespace) -> int:
     settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
                            progress=not args.no_progress)
     runner = Runner(plugins, settings, log=_warn)
-    runner.prepare(configs)
-    outcomes = []
-    for i, config in enumerate(configs, 1):
-        outcome = runner.run_cell(config)
+    done = iter(range(1, len(configs) + 1))
+
+    def report(outcome: CellOutcome) -> None:
         state = "stored, reused" if outcome.reused else "done"
-        print(f"[{i}/{len(configs)}] {outcome.folder.name}: {state}", file=sys.stderr)
-        outcomes.append(outcome)
+        print(f"[{next(done)}/{len(configs)}] {outcome.folder.name}: {state}", file=sys.stderr)
+
+    outcomes = runner.run(configs, on_cell=report)
     print(summary_table([o.record for o in outcomes]))
     print(f"\nresults in {settings.out}/; rebuild the leaderboard with: synthbench leaderboard "
           f"--results {settings.out}")
@@ -171,9 +171,12 @@ def _list(args: argparse.Namespace) -> int:
         rows = []
         for gen_id in plugins.generators.ids():
             spec = plugins.generators.get(gen_id)
-            defaults = spec.factory().get_params()
-            rows.append([gen_id, spec.description,
-                         ", ".join(f"{k}={v}" for k, v in sorted(defaults.items())),
+            try:
+                defaults = ", ".join(f"{k}={v}" for k, v in
+                                     sorted(spec.factory().get_params().items()))
+            except Exception as exc:
+                defaults = f"(no defaults: {type(exc).__name__})"
+            rows.append([gen_id, spec.description, defaults,
                          plugins.generators.origin(gen_id).distribution])
     elif args.what == "classifiers":
         headers = ["classifier", "description", "plugin"]

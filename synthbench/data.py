@@ -8,6 +8,8 @@ row, or a file that is missing or not JSON lines, is a one-line ``SynthbenchErro
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 from collections import Counter
@@ -42,10 +44,24 @@ class SplitReport:
 
 @dataclass(frozen=True)
 class TaskData:
+    """Both real splits of a task; ``fingerprint`` identifies their content wherever they
+    were loaded from, so results on different data never pass for one another."""
+
     train: tuple[Example, ...]
     test: tuple[Example, ...]
     source: str
     reports: Mapping[str, SplitReport]
+    fingerprint: str = ""
+
+
+def fingerprint(*splits: Sequence[Example]) -> str:
+    """sha256 over the texts and labels of ``splits``, in order."""
+    digest = hashlib.sha256()
+    for split in splits:
+        for example in split:
+            digest.update(json.dumps([example.text, example.label]).encode())
+        digest.update(b"\x00split\x00")
+    return digest.hexdigest()
 
 
 def resolve_data_dir(option: str | os.PathLike[str] | None) -> Path | None:
@@ -55,7 +71,9 @@ def resolve_data_dir(option: str | os.PathLike[str] | None) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise SynthbenchError(f"data directory {str(path)!r} does not exist or is not a folder")
+        origin = "" if option is not None else f" (from ${DATA_DIR_ENV})"
+        raise SynthbenchError(
+            f"data directory {str(path)!r}{origin} does not exist or is not a folder")
     return path
 
 
@@ -71,10 +89,12 @@ def load_task_data(task: Task, data_dir: Path | None) -> TaskData:
     for split in SPLITS:
         kept, report = _validate(task, split, raw[split][0], raw[split][1])
         if not kept:
+            found = f" (found {list(report.unknown_label_values)})" if report.unknown_label else ""
             raise SynthbenchError(
                 f"task {task.id!r}: split {split!r} from {report.source} has no usable rows "
                 f"({report.rows} rows: {report.missing_text} without text, {report.empty_text} "
-                f"empty, {report.unknown_label} with a label not in {list(task.label_names)})"
+                f"empty, {report.unknown_label} with a label not in {list(task.label_names)}"
+                f"{found})"
             )
         examples[split] = kept
         reports[split] = report
@@ -84,7 +104,8 @@ def load_task_data(task: Task, data_dir: Path | None) -> TaskData:
             f"task {task.id!r}: the train split from {reports['train'].source} has no example "
             f"of label(s) {missing}"
         )
-    return TaskData(examples["train"], examples["test"], source, reports)
+    return TaskData(examples["train"], examples["test"], source, reports,
+                    fingerprint(examples["train"], examples["test"]))
 
 
 def _quiet_datasets() -> None:
@@ -137,10 +158,14 @@ def _load_hub(task: Task) -> tuple[dict[str, Rows], str]:
                 f"{hub_split!r}) from the Hugging Face hub: {type(exc).__name__}: {first}; "
                 f"offline, pass --data-dir or set {DATA_DIR_ENV}"
             ) from None
-        if hub.prepare is not None:
-            loaded = hub.prepare(loaded)
-        raw[split] = (_rows(loaded, hub.text_field, hub.label_field, hub.label_names),
-                      f"hub:{hub.id}/{hub.config or 'default'}/{hub_split}")
+        source = f"hub:{hub.id}/{hub.config or 'default'}/{hub_split}"
+        try:
+            if hub.prepare is not None:
+                loaded = hub.prepare(loaded)
+            raw[split] = (_rows(loaded, hub.text_field, hub.label_field, hub.label_names), source)
+        except Exception as exc:
+            raise SynthbenchError(f"task {task.id!r}: cannot read {source}: "
+                                  f"{type(exc).__name__}: {exc}") from None
     if "test" not in raw:
         if "train" not in raw or hub.test_fraction is None:
             raise SynthbenchError(f"task {task.id!r}: hub source declares no test split and no "

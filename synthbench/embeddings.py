@@ -12,6 +12,7 @@ import functools
 import hashlib
 import sqlite3
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,6 @@ class Embedder:
     def _load(self) -> None:
         if self._model is not None:
             return
-        import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
@@ -85,7 +85,6 @@ class Embedder:
             raise SynthbenchError(
                 f"cannot load embedder {self.name} from {self.model_path}: {type(exc).__name__}"
             ) from None
-        torch.set_grad_enabled(False)
 
     def _encode_now(self, texts: list[str]) -> list[NDArray[np.float32]]:
         import torch
@@ -107,14 +106,26 @@ class Embedder:
                     vectors[i] = row.astype(np.float32)
         return [vectors[i] for i in range(len(texts))]
 
+    @property
+    def _cache_model(self) -> str:
+        """What the vectors depend on besides the text: model, truncation, pooling."""
+        return f"{self.name}|max_length={MAX_LENGTH}|mean|l2"
+
     def _connect(self) -> sqlite3.Connection | None:
+        """The disk cache, or None (memory only) when it is off or cannot be opened."""
         if self.cache_file is None:
             return None
-        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.cache_file, timeout=30)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, "
-                    "PRIMARY KEY (model, key))")
+        try:
+            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+            con = sqlite3.connect(self.cache_file, timeout=30)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, "
+                        "PRIMARY KEY (model, key))")
+        except (OSError, sqlite3.Error) as exc:
+            warnings.warn(f"embedding cache {self.cache_file} unusable ({exc}); "
+                          "keeping vectors in memory only", stacklevel=2)
+            self.cache_file = None
+            return None
         return con
 
     def _from_disk(self, keys: list[str]) -> dict[str, NDArray[np.float32]]:
@@ -122,27 +133,34 @@ class Embedder:
         if con is None:
             return {}
         found: dict[str, NDArray[np.float32]] = {}
-        with con:
+        try:
             for start in range(0, len(keys), 500):
                 part = keys[start:start + 500]
                 marks = ",".join("?" * len(part))
                 for key, blob in con.execute(
                     f"SELECT key, vec FROM vectors WHERE model = ? AND key IN ({marks})",
-                    [self.name, *part],
+                    [self._cache_model, *part],
                 ):
                     found[key] = np.frombuffer(blob, dtype=np.float32).copy()
-        con.close()
+        except sqlite3.Error:
+            return {}
+        finally:
+            con.close()
         return found
 
     def _to_disk(self, vectors: dict[str, NDArray[np.float32]]) -> None:
         con = self._connect()
         if con is None:
             return
-        with con:
-            con.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                            [(self.name, k, v.astype(np.float32).tobytes())
-                             for k, v in vectors.items()])
-        con.close()
+        try:
+            with con:
+                con.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                                [(self._cache_model, k, v.astype(np.float32).tobytes())
+                                 for k, v in vectors.items()])
+        except sqlite3.Error:
+            pass  # a cache that cannot be written costs only speed
+        finally:
+            con.close()
 
 
 def default_model_path() -> Path:

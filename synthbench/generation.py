@@ -30,37 +30,52 @@ from synthbench.types import (
 )
 
 REFUSAL = re.compile(
-    r"^\W*(as an ai\b|as a language model|i('m| am) (sorry|unable|not able)|i can(no|')t\b|"
-    r"i cannot\b|i won't\b|sorry, (but )?i)",
+    r"^\W*(as an ai\b|as a language model\b|as an assistant\b|"
+    r"i('m| am) (sorry|afraid),? (but )?i (can('|no)t|cannot|am unable|'m unable|won't)\b|"
+    r"(sorry,? )?(but )?i (can('|no)t|cannot|am unable to|'m unable to|won't) "
+    r"(help|write|create|assist|comply|provide|generate|fulfil|produce|do that)\b)",
     re.IGNORECASE,
 )
-PREAMBLE = re.compile(
-    r"^\s*((sure|certainly|of course)\b[^.!:\n]*[.!]\s*)?"
-    r"(here('s| is| are)\b[^:\n]*:|[A-Za-z][\w /'-]{0,40}:)?\s*",
-    re.IGNORECASE,
-)
+OPENER = re.compile(r"^\s*(sure|certainly|of course)\b[^.!:\n]*[.!]\s*", re.IGNORECASE)
+HERE_IS = re.compile(r"^\s*here('s| is| are)\b[^:\n]*:\s*", re.IGNORECASE)
+LABEL_WORDS = ("output", "text", "answer", "example", "response", "generated")
 QUOTES = "\"'“”‘’«»`"
 REQUESTS_PER_CALL = 32
 
 
-def parse_text(raw: str) -> tuple[str | None, str]:
-    """Clean one completion into a text, or say why it is not one: ``refusal``, ``empty``,
-    ``parse_failure``. Strips a leading "Here is a …:" or "Review:" label and outer quotes."""
+def parse_text(raw: str, text_type: str = "") -> tuple[str | None, str]:
+    """Clean one completion into a text, or say why it is not one.
+
+    Returns ``(text, status)``; status is ``ok``, ``truncated`` (only the first paragraph
+    was kept), ``refusal``, ``empty`` or ``parse_failure``. Strips a chat opener ("Sure, …"),
+    a "Here is …:" line, a leading label that names the text type ("Review:", "Tweet 1:")
+    and outer quotes; nothing else, so a real text that starts "Report:" keeps its words.
+    """
     text = raw.strip()
     if not text:
         return None, "empty"
     if REFUSAL.match(text):
         return None, "refusal"
-    text = PREAMBLE.sub("", text, count=1).strip()
+    text = HERE_IS.sub("", OPENER.sub("", text, count=1), count=1)
+    words = {w.lower() for w in re.findall(r"[A-Za-z]+", text_type)} | set(LABEL_WORDS)
+    label = re.match(r"^\s*([A-Za-z][A-Za-z ]{0,30}?)\s*\d*\s*:\s*", text)
+    if label and set(label.group(1).lower().split()) <= words:
+        text = text[label.end():]
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    status = "truncated" if len(paragraphs) > 1 else "ok"
     text = paragraphs[0] if paragraphs else ""
-    text = text.strip().strip(QUOTES).strip()
-    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+", " ", text.strip().strip(QUOTES).strip())
     if not text:
         return None, "empty"
     if len(re.findall(r"\w+", text)) < 2:
         return None, "parse_failure"
-    return text, "ok"
+    return text, status
+
+
+def _number(value: object) -> bool:
+    """A finite int or float (not a bool, not NaN or infinity)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def request_seed(*parts: object) -> int:
@@ -80,14 +95,14 @@ class PromptGenerator(ABC):
 
     def __init__(self, temperature: float = 1.0, top_p: float = 1.0,
                  max_tokens: int | None = None, retry_budget: float = 1.0) -> None:
-        if temperature < 0:
-            raise SynthbenchError(f"temperature must be >= 0, got {temperature}")
-        if not 0 < top_p <= 1:
-            raise SynthbenchError(f"top_p must be in (0, 1], got {top_p}")
-        if max_tokens is not None and max_tokens < 1:
-            raise SynthbenchError(f"max_tokens must be >= 1, got {max_tokens}")
-        if retry_budget < 0:
-            raise SynthbenchError(f"retry_budget must be >= 0, got {retry_budget}")
+        if not _number(temperature) or temperature < 0:
+            raise SynthbenchError(f"temperature must be a number >= 0, got {temperature!r}")
+        if not _number(top_p) or not 0 < top_p <= 1:
+            raise SynthbenchError(f"top_p must be a number in (0, 1], got {top_p!r}")
+        if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+            raise SynthbenchError(f"max_tokens must be an integer >= 1, got {max_tokens!r}")
+        if not _number(retry_budget) or retry_budget < 0:
+            raise SynthbenchError(f"retry_budget must be a number >= 0, got {retry_budget!r}")
         self.temperature = float(temperature)
         self.top_p = float(top_p)
         self.max_tokens = max_tokens
@@ -130,11 +145,13 @@ class PromptGenerator(ABC):
                 )
             for offset, (name, completion) in enumerate(zip(chunk, completions, strict=True)):
                 usage = usage + completion.usage
-                text, status = parse_text(completion.text)
+                text, status = parse_text(completion.text, task.text_type)
                 if text is not None:
+                    counts.truncated += status == "truncated"
                     examples.append(Example(text, name, {
                         "request": sent + offset, "model": completion.model,
-                        "finish_reason": completion.finish_reason}))
+                        "finish_reason": completion.finish_reason,
+                        "truncated": status == "truncated"}))
                     ctx.progress(1)
                     continue
                 if status == "refusal":

@@ -22,7 +22,7 @@ from tabulate import tabulate
 
 from synthbench.metrics import mean_ci
 from synthbench.store import atomic_write_text, iter_results
-from synthbench.types import SCHEMA_VERSION
+from synthbench.types import SCHEMA_VERSION, SynthbenchError
 
 BOOTSTRAP = 2000
 SUBJECTIVITY_NOTE = (
@@ -32,22 +32,46 @@ SUBJECTIVITY_NOTE = (
 )
 
 
-def generator_label(record: Mapping[str, Any]) -> str:
-    """The generator id with its non-default parameters, e.g. ``zero_shot[temperature=1.3]``."""
-    generator = str(record["config"]["generator"])
-    params = record.get("generator_overrides") or {}
-    if not params:
-        return generator
-    return f"{generator}[{','.join(f'{k}={params[k]}' for k in sorted(params))}]"
+def generator_labels(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """A label per distinct generator configuration: the generator id plus the parameters
+    whose values differ between the configurations of that generator in ``records``, e.g.
+    ``zero_shot[temperature=1.3]`` next to ``zero_shot[temperature=0.3]``."""
+    by_generator: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    for record in records:
+        config = record["config"]
+        by_generator[config["generator"]][_params_key(config)] = config["generator_params"]
+    labels = {}
+    for generator, variants in by_generator.items():
+        keys = sorted({k for params in variants.values() for k in params})
+        varying = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True)
+                                            for p in variants.values()}) > 1]
+        for key, params in variants.items():
+            inner = ",".join(f"{k}={params.get(k)}" for k in varying)
+            labels[key] = f"{generator}[{inner}]" if inner else generator
+    return labels
+
+
+def _params_key(config: Mapping[str, Any]) -> str:
+    return json.dumps([config["generator"], config["generator_params"]], sort_keys=True)
+
+
+def _check_unique(records: Sequence[Mapping[str, Any]]) -> None:
+    """One record per (model, task, generator config, N, seed): two would count a seed twice."""
+    seen: dict[str, str] = {}
+    for record in records:
+        config = record["config"]
+        key = json.dumps([config["model"], config["task"], _params_key(config), config["n"],
+                          config["seed"]], sort_keys=True)
+        if key in seen:
+            raise SynthbenchError(
+                f"results {seen[key]} and {record.get('cell')} are the same cell on different "
+                "data or task versions; keep one of them")
+        seen[key] = str(record.get("cell"))
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None and not math.isnan(v)]
     return float(np.mean(kept)) if kept else None
-
-
-def _utilities(record: Mapping[str, Any]) -> dict[str, float | None]:
-    return {name: c.get("utility") for name, c in record.get("classifiers", {}).items()}
 
 
 def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Mapping[str, float],
@@ -88,6 +112,8 @@ def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Map
 
 def build(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The leaderboard as JSON-ready data."""
+    _check_unique(records)
+    labels = generator_labels(records)
     tasks: dict[str, dict[str, Any]] = {}
     groups: dict[tuple[str, str, int, str], list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
@@ -95,15 +121,15 @@ def build(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         subj = record["subjectivity"]
         tasks[config["task"]] = {"id": config["task"], "declared_subjectivity": subj["declared"],
                                  "source": subj["source"], "provisional": subj["provisional"]}
-        for classifier in config["classifiers"]:
-            key = (config["model"], generator_label(record), int(config["n"]), classifier)
+        for classifier in record["classifiers"]:
+            key = (config["model"], labels[_params_key(config)], int(config["n"]), classifier)
             groups[key].append(record)
     subjectivity = {t: v["declared_subjectivity"] for t, v in tasks.items()}
     rows = []
     for (model, generator, n, classifier), members in sorted(groups.items()):
         per_task: dict[str, list[float]] = defaultdict(list)
         for record in members:
-            utility = _utilities(record).get(classifier)
+            utility = record["classifiers"][classifier].get("utility")
             if utility is not None:
                 per_task[record["config"]["task"]].append(float(utility))
         task_cells: dict[str, dict[str, Any]] = {}
@@ -187,12 +213,13 @@ def rebuild(results: Path, out: Path) -> tuple[Path, Path, int]:
 
 def summary_table(records: Sequence[Mapping[str, Any]]) -> str:
     """A run's closing table: per task, model, generator and classifier, aggregated over seeds."""
+    labels = generator_labels(records)
     groups: dict[tuple[str, str, str, int, str], list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
         config = record["config"]
-        for classifier in config["classifiers"]:
-            groups[(config["task"], config["model"], generator_label(record), int(config["n"]),
-                    classifier)].append(record)
+        for classifier in record["classifiers"]:
+            groups[(config["task"], config["model"], labels[_params_key(config)],
+                    int(config["n"]), classifier)].append(record)
     rows = []
     for (task, model, generator, n, classifier), members in sorted(groups.items()):
         counts = [r["generation"]["counts"] for r in members]

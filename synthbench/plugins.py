@@ -20,7 +20,16 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from synthbench import hookspecs
-from synthbench.types import ClassifierSpec, GeneratorSpec, ProviderSpec, SynthbenchError, Task
+from synthbench.types import (
+    ClassifierSpec,
+    GeneratorSpec,
+    HubSource,
+    Label,
+    ProviderSpec,
+    Subjectivity,
+    SynthbenchError,
+    Task,
+)
 
 ENTRY_POINT_GROUP = "synthbench"
 T = TypeVar("T")
@@ -100,6 +109,16 @@ def validate_task(task: Any) -> None:
     """Raise ``SynthbenchError`` if ``task`` cannot be run; the message names the problem."""
     if not isinstance(task, Task):
         raise SynthbenchError(f"registered a {type(task).__name__}, not a synthbench Task")
+    if not isinstance(task.id, str):
+        raise SynthbenchError(f"task id {task.id!r} is not a string")
+    if not isinstance(task.labels, tuple) or not all(isinstance(x, Label) for x in task.labels):
+        raise SynthbenchError(f"task {task.id!r}: labels must be a tuple of synthbench Label")
+    if not isinstance(task.word_limit, int) or isinstance(task.word_limit, bool):
+        raise SynthbenchError(f"task {task.id!r}: word_limit must be an integer")
+    if not isinstance(task.subjectivity, Subjectivity):
+        raise SynthbenchError(f"task {task.id!r}: subjectivity must be a synthbench Subjectivity")
+    if task.hub is not None and not isinstance(task.hub, HubSource):
+        raise SynthbenchError(f"task {task.id!r}: hub must be a synthbench HubSource or None")
     if not task.id or "/" in task.id or "," in task.id or task.id != task.id.strip():
         raise SynthbenchError(f"task id {task.id!r} is empty or contains '/', ',' or spaces")
     names = task.label_names
@@ -179,7 +198,11 @@ def load_plugins(
         except Exception as exc:  # a broken plugin must not break the others
             problem(info, f"failed to import: {type(exc).__name__}: {exc}")
             continue
-        if info.name in infos or pm.is_registered(module):
+        if pm.is_registered(module):
+            continue
+        if info.name in infos:
+            problem(info, f"plugin name {info.name!r} is taken by "
+                          f"{infos[info.name].distribution}; rename one entry point")
             continue
         try:
             pm.register(module, name=info.name)
@@ -191,17 +214,17 @@ def load_plugins(
             continue
         infos[info.name] = info
 
-    kinds: list[tuple[str, Any, Registry[Any], Callable[[Any], None]]] = [
-        ("synthbench_register_tasks", Task, result.tasks, validate_task),
-        ("synthbench_register_providers", ProviderSpec, result.providers,
+    kinds: list[tuple[str, Registry[Any], Callable[[Any], None]]] = [
+        ("synthbench_register_tasks", result.tasks, validate_task),
+        ("synthbench_register_providers", result.providers,
          lambda s: _check_spec("provider", s, ProviderSpec)),
-        ("synthbench_register_generators", GeneratorSpec, result.generators,
+        ("synthbench_register_generators", result.generators,
          lambda s: _check_spec("generator", s, GeneratorSpec)),
-        ("synthbench_register_classifiers", ClassifierSpec, result.classifiers,
+        ("synthbench_register_classifiers", result.classifiers,
          lambda s: _check_spec("classifier", s, ClassifierSpec)),
     ]
     failed: set[str] = set()
-    for hook_name, _cls, registry, check in kinds:
+    for hook_name, registry, check in kinds:
         caller = getattr(pm.hook, hook_name)
         for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
             info = infos[impl.plugin_name]
@@ -215,8 +238,9 @@ def load_plugins(
             for item in pending:
                 try:
                     check(item)
-                except SynthbenchError as exc:
-                    problem(info, str(exc))
+                except Exception as exc:  # malformed values must not reach the registry
+                    problem(info, str(exc) if isinstance(exc, SynthbenchError)
+                            else f"registered a malformed value: {type(exc).__name__}: {exc}")
                     continue
                 registry.add(item.id, item, info)
 

@@ -8,6 +8,7 @@ generated but whose result was never written reuses the texts and redoes the res
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import importlib.metadata
 import platform
@@ -15,12 +16,11 @@ import random
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.metrics import accuracy_score, f1_score
 
 from synthbench import metrics
@@ -34,8 +34,10 @@ from synthbench.store import (
     RESULT,
     SYNTHETIC,
     cell_dir,
+    check_writable,
     config_hash,
-    load_complete,
+    generation_key,
+    load_result,
     read_examples,
     read_json,
     write_examples,
@@ -102,65 +104,95 @@ class Runner:
             provider_id, _ = split_model_id(config.model)
             if provider_id not in self.plugins.providers:
                 resolve_model(self.plugins, config.model)  # raises the standard message
-            self.plugins.tasks.get(config.task)
-            spec = self.plugins.generators.get(config.generator)
-            self._make_generator(spec.id, spec.factory, config.generator_params)
+            task = self.plugins.tasks.get(config.task)
+            self.plugins.generators.get(config.generator)
             for classifier in config.classifiers:
                 self.plugins.classifiers.get(classifier)
-            if config.n < len(self.plugins.tasks.get(config.task).labels):
+            if config.n < len(task.labels):
                 raise SynthbenchError(
                     f"--n {config.n} is smaller than the {config.task} task's number of labels")
         if ORACLE_CLASSIFIER not in self.plugins.classifiers:
             raise SynthbenchError(f"the oracle classifier {ORACLE_CLASSIFIER!r} is not loaded")
 
     def prepare(self, configs: Sequence[CellConfig]) -> None:
-        """Validate everything, then load the data and build the providers of the cells still
-        to compute, so a bad model id or a missing data file fails before the first cell
-        rather than after hours of others."""
+        """Validate everything, check the results folder, load the data and build the
+        providers of cells still to generate, so a bad model id, a missing data file or an
+        unwritable ``--out`` fails before the first cell rather than after hours of others."""
         self.validate(configs)
-        for config in configs:
-            if load_complete(cell_dir(self.settings.out, config), config_hash(config)) is None:
-                self.task_data(self.plugins.tasks.get(config.task))
+        located = [self.locate(config) for config in configs]
+        check_writable(self.settings.out)
+        for config, (folder, key) in zip(configs, located, strict=True):
+            if not _generation_stored(folder, key):
                 self.provider(config.model)
 
-    def run(self, configs: Sequence[CellConfig]) -> list[CellOutcome]:
+    def run(self, configs: Sequence[CellConfig],
+            on_cell: Callable[[CellOutcome], None] = lambda outcome: None) -> list[CellOutcome]:
+        """Prepare, then run every cell in order; ``on_cell`` sees each outcome as it lands."""
         self.prepare(configs)
-        return [self.run_cell(config) for config in configs]
+        outcomes = []
+        for config in configs:
+            outcomes.append(self.run_cell(config))
+            on_cell(outcomes[-1])
+        return outcomes
+
+    def locate(self, config: CellConfig) -> tuple[Path, str]:
+        """The cell's folder and generation key (this loads the task's data once)."""
+        task = self.plugins.tasks.get(config.task)
+        key = generation_key(config, task.to_record(), self.task_data(task).fingerprint)
+        return cell_dir(self.settings.out, config, key), key
 
     def run_cell(self, config: CellConfig) -> CellOutcome:
-        folder = cell_dir(self.settings.out, config)
-        digest = config_hash(config)
-        stored = load_complete(folder, digest)
-        if stored is not None:
+        """Generate (or reuse the texts), then evaluate what is missing and store the result.
+
+        A stored result is extended, never discarded: classifiers already scored keep their
+        scores, and the data metrics are recomputed only when the oracle size changed.
+        """
+        folder, key = self.locate(config)
+        stored = load_result(folder, key)
+        wanted = sorted(set(config.classifiers))
+        same_oracle = stored is not None and stored["config"]["oracle_size"] == config.oracle_size
+        if stored is not None and same_oracle and set(wanted) <= set(stored["classifiers"]):
             return CellOutcome(folder, stored, reused=True)
         task = self.plugins.tasks.get(config.task)
         data = self.task_data(task)
         started = time.perf_counter()
-        synthetic, generation = self._generation(config, task, data, folder, digest)
+        synthetic, generation = self._generation(config, task, data, folder, key)
         generated = time.perf_counter()
-        record = self._evaluate(config, task, data, synthetic)
+        real = sample_per_label(data.train, balanced_quota(task.label_names, config.n),
+                                random.Random(request_seed(config.seed, "real")))
+        scored = dict(stored["classifiers"]) if stored is not None else {}
+        for classifier in wanted:
+            if classifier not in scored:
+                scored[classifier] = self._score(classifier, config.seed, task, data, synthetic,
+                                                 real)
+        record: dict[str, Any] = (
+            {k: stored[k] for k in ("n_synthetic", "n_real", "n_test", "metrics")}
+            if stored is not None and same_oracle
+            else self._measure(config, task, data, synthetic, real))
+        merged = replace(config, classifiers=tuple(sorted(scored)))
         record.update({
             "schema_version": SCHEMA_VERSION,
-            "config_hash": digest,
+            "generation_key": key,
+            "config_hash": config_hash(merged),
             "cell": folder.name,
-            "config": config.to_record(),
-            "generator_overrides": generator_overrides(self.plugins, config),
+            "config": merged.to_record(),
+            "classifiers": dict(sorted(scored.items())),
             "task": task.to_record(),
             "subjectivity": {"declared": task.subjectivity.score,
                              "source": task.subjectivity.source,
                              "provisional": task.subjectivity.provisional},
             "generation": generation,
             "cost": _cost(generation),
-            "data": {"source": data.source,
-                     "reports": {s: _report(r) for s, r in data.reports.items()}},
+            "data": {"source": data.source, "fingerprint": data.fingerprint,
+                     "reports": {s: dataclasses.asdict(r) for s, r in data.reports.items()}},
             "provenance": {
                 "packages": package_versions(), "plugins": self.plugins.provenance(),
                 "plugin_problems": list(self.plugins.problems),
                 "python": platform.python_version(), "platform": platform.platform(),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
             },
-            "timings": {"generation_s": round(generated - started, 3) if generation.get(
-                "fresh") else 0.0, "evaluation_s": round(time.perf_counter() - generated, 3)},
+            "timings": {"generation_s": round(generated - started, 3),
+                        "evaluation_s": round(time.perf_counter() - generated, 3)},
         })
         write_json(folder / RESULT, record)
         return CellOutcome(folder, record, reused=False)
@@ -175,21 +207,14 @@ class Runner:
             self._providers[model] = resolve_model(self.plugins, model)
         return self._providers[model]
 
-    @staticmethod
-    def _make_generator(gen_id: str, factory: Callable[..., Any], params: Any) -> Any:
-        return make_generator(gen_id, factory, params)
-
     def _generation(self, config: CellConfig, task: Task, data: TaskData, folder: Path,
-                    digest: str) -> tuple[list[Example], dict[str, Any]]:
-        """The cell's synthetic texts: stored ones with this config hash, else fresh ones."""
-        meta_path, texts_path = folder / GENERATION, folder / SYNTHETIC
-        if meta_path.exists() and texts_path.exists():
-            meta = read_json(meta_path)
-            if isinstance(meta, dict) and meta.get("config_hash") == digest:
-                self.log(f"{folder.name}: reusing stored synthetic texts")
-                return read_examples(texts_path), {**meta, "fresh": False}
+                    key: str) -> tuple[list[Example], dict[str, Any]]:
+        """The cell's synthetic texts: stored ones with this key, else fresh ones."""
+        if _generation_stored(folder, key):
+            self.log(f"{folder.name}: reusing stored synthetic texts")
+            return read_examples(folder / SYNTHETIC), read_json(folder / GENERATION)
         spec = self.plugins.generators.get(config.generator)
-        generator = self._make_generator(spec.id, spec.factory, config.generator_params)
+        generator = make_generator(spec.id, spec.factory, config.generator_params)
         provider = self.provider(config.model)
         quota = balanced_quota(task.label_names, config.n)
         bar = _progress(config, self.settings.progress)
@@ -200,7 +225,7 @@ class Runner:
         finally:
             bar.close()
         meta = {
-            "config_hash": digest,
+            "generation_key": key,
             "generator": {"id": spec.id, "params": generator.get_params()},
             "provider": provider.describe(),
             "served_models": sorted({str(e.meta.get("model", "")) for e in outcome.examples}),
@@ -212,9 +237,9 @@ class Runner:
         if outcome.counts.shortfall:
             self.log(f"{folder.name}: kept {outcome.counts.kept} of {outcome.counts.requested} "
                      f"texts after {outcome.counts.requests_sent} requests")
-        write_examples(texts_path, outcome.examples)
-        write_json(meta_path, meta)
-        return list(outcome.examples), {**meta, "fresh": True}
+        write_examples(folder / SYNTHETIC, outcome.examples)
+        write_json(folder / GENERATION, meta)
+        return list(outcome.examples), meta
 
     def _oracle(self, task: Task, data: TaskData, size: int) -> tuple[Any, float]:
         """A classifier trained on real data (up to ``size`` rows), and its test F1."""
@@ -230,22 +255,19 @@ class Runner:
             self._oracles[key] = (model, f1)
         return self._oracles[key]
 
-    def _evaluate(self, config: CellConfig, task: Task, data: TaskData,
-                  synthetic: list[Example]) -> dict[str, Any]:
-        quota = balanced_quota(task.label_names, config.n)
-        real = sample_per_label(data.train, quota, random.Random(request_seed(config.seed, "real")))
-        classifiers: dict[str, Any] = {}
-        for classifier in config.classifiers:
-            factory = self.plugins.classifiers.get(classifier).factory
-            classifiers[classifier] = {
-                "synthetic": _fit_and_score(task, clone(factory(config.seed)), synthetic, data),
-                "real": _fit_and_score(task, clone(factory(config.seed)), real, data),
-            }
-            syn_f1 = classifiers[classifier]["synthetic"].get("macro_f1")
-            real_f1 = classifiers[classifier]["real"].get("macro_f1")
-            classifiers[classifier]["utility"] = (
-                syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None)
+    def _score(self, classifier: str, seed: int, task: Task, data: TaskData,
+               synthetic: Sequence[Example], real: Sequence[Example]) -> dict[str, Any]:
+        """One classifier fitted on the synthetic set and, alike, on the real sample."""
+        factory = self.plugins.classifiers.get(classifier).factory
+        on_synthetic = _fit_and_score(task, factory(seed), synthetic, data)
+        on_real = _fit_and_score(task, factory(seed), real, data)
+        syn_f1, real_f1 = on_synthetic.get("macro_f1"), on_real.get("macro_f1")
+        return {"synthetic": on_synthetic, "real": on_real,
+                "utility": syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None}
 
+    def _measure(self, config: CellConfig, task: Task, data: TaskData,
+                 synthetic: Sequence[Example], real: Sequence[Example]) -> dict[str, Any]:
+        """Metrics of the data itself: diversity, label accuracy, similarity, leakage."""
         embedder = default_embedder()
         syn_vecs = embedder.encode([e.text for e in synthetic])
         real_vecs = embedder.encode([e.text for e in real])
@@ -262,7 +284,6 @@ class Runner:
             "n_synthetic": len(synthetic),
             "n_real": len(real),
             "n_test": len(data.test),
-            "classifiers": classifiers,
             "metrics": {
                 "diversity": {"synthetic": _diversity([e.text for e in synthetic], syn_vecs),
                               "real": _diversity([e.text for e in real], real_vecs)},
@@ -284,12 +305,20 @@ class Runner:
         }
 
 
+def _generation_stored(folder: Path, key: str) -> bool:
+    meta_path = folder / GENERATION
+    if not meta_path.exists() or not (folder / SYNTHETIC).exists():
+        return False
+    meta = read_json(meta_path)
+    return isinstance(meta, dict) and meta.get("generation_key") == key
+
+
 def make_generator(gen_id: str, factory: Callable[..., Generator],
                    params: Mapping[str, Any]) -> Generator:
     """``factory(**params)``, with a wrong parameter reported as one line."""
     try:
         return factory(**dict(params))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise SynthbenchError(f"generator {gen_id!r} rejects its parameters: {exc}") from None
 
 
@@ -311,13 +340,6 @@ def make_configs(plugins: Plugins, models: Sequence[str], tasks: Sequence[str],
                                               classifiers=tuple(classifiers),
                                               oracle_size=oracle_size))
     return configs
-
-
-def generator_overrides(plugins: Plugins, config: CellConfig) -> dict[str, Any]:
-    """The generator parameters of ``config`` that differ from the generator's defaults."""
-    spec = plugins.generators.get(config.generator)
-    defaults = spec.factory().get_params()
-    return {k: v for k, v in sorted(config.generator_params.items()) if defaults.get(k) != v}
 
 
 def _cost(generation: dict[str, Any]) -> dict[str, Any]:
@@ -365,14 +387,6 @@ def _fit_and_score(task: Task, model: Any, train: Sequence[Example],
                          f"{labels}; a classifier needs at least 2", "n_train": len(train)}
     model.fit([e.text for e in train], [e.label for e in train])
     return {**_scores(task, model, data.test), "n_train": len(train)}
-
-
-def _report(report: Any) -> dict[str, Any]:
-    return {"source": report.source, "rows": report.rows, "kept": report.kept,
-            "missing_text": report.missing_text, "empty_text": report.empty_text,
-            "unknown_label": report.unknown_label,
-            "unknown_label_values": list(report.unknown_label_values),
-            "label_counts": dict(report.label_counts)}
 
 
 class _Bar:

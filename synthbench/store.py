@@ -15,7 +15,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,32 +25,64 @@ from synthbench.types import SCHEMA_VERSION, CellConfig, Example, SynthbenchErro
 RESULT = "result.json"
 GENERATION = "generation.json"
 SYNTHETIC = "synthetic.jsonl"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+RESULT_KEYS = ("schema_version", "generation_key", "config", "subjectivity", "classifiers",
+               "metrics", "generation", "cost")
+
+
+def _digest(payload: Any) -> str:
+    text = json.dumps({"schema": SCHEMA_VERSION, **payload}, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def config_hash(config: CellConfig) -> str:
-    """Hash of everything that decides a cell's result, and the schema version."""
-    payload = json.dumps({"schema": SCHEMA_VERSION, **config.to_record()}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    """Hash of the whole cell config (generation and evaluation settings)."""
+    return _digest(config.to_record())
+
+
+def generation_key(config: CellConfig, task_record: Mapping[str, Any], data_fingerprint: str
+                   ) -> str:
+    """Hash of all that decides a cell's synthetic texts: model, task definition, real data,
+    generator and its parameters, N, seed. Classifiers and speed settings are not in it, so
+    adding a classifier later reuses the texts."""
+    record = config.to_record()
+    return _digest({
+        "model": record["model"], "generator": record["generator"],
+        "generator_params": record["generator_params"], "n": record["n"],
+        "seed": record["seed"], "task": task_record, "data": data_fingerprint,
+    })
 
 
 def _slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", value.replace("/", "--")).strip("-") or "x"
 
 
-def cell_dir(out: Path, config: CellConfig) -> Path:
+def cell_dir(out: Path, config: CellConfig, key: str) -> Path:
     name = (f"{_slug(config.task)}__{_slug(config.model)}__{_slug(config.generator)}"
-            f"__s{config.seed}__{config_hash(config)[:12]}")
+            f"__s{config.seed}__{key[:12]}")
     return out / "cells" / name
+
+
+def check_writable(out: Path) -> None:
+    """Fail now, with one line, if results cannot be written under ``out``."""
+    try:
+        (out / "cells").mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out / "cells", prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise SynthbenchError(f"cannot write results under {str(out)!r}: "
+                              f"{exc.strerror or type(exc).__name__}") from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through an fsynced temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # umask applies
+    except OSError as exc:
+        raise SynthbenchError(f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+                              ) from None
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -82,7 +115,7 @@ def read_json(path: Path) -> Any:
 
 
 def write_examples(path: Path, examples: Iterable[Example]) -> None:
-    lines = (json.dumps({"text": e.text, "label": e.label, **dict(e.meta)}, ensure_ascii=False)
+    lines = (json.dumps({**dict(e.meta), "text": e.text, "label": e.label}, ensure_ascii=False)
              for e in examples)
     atomic_write_text(path, "".join(line + "\n" for line in lines))
 
@@ -93,21 +126,33 @@ def read_examples(path: Path) -> list[Example]:
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             text, label = row.pop("text"), row.pop("label")
+            if not isinstance(text, str) or not isinstance(label, str):
+                raise TypeError("text and label must be strings")
             examples.append(Example(text, label, row))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+            AttributeError) as exc:
         raise SynthbenchError(f"results file {path} is unreadable ({type(exc).__name__}); "
                               "delete it to recompute that cell") from None
     return examples
 
 
-def load_complete(folder: Path, expected_hash: str) -> dict[str, Any] | None:
-    """The stored result of a finished cell with this config hash, else None."""
+def load_result(folder: Path, key: str) -> dict[str, Any] | None:
+    """The stored result of the cell with this generation key, else None."""
     path = folder / RESULT
     if not path.exists():
         return None
-    record = read_json(path)
-    if not isinstance(record, dict) or record.get("config_hash") != expected_hash:
-        return None
+    record = check_record(path, read_json(path))
+    return record if record.get("generation_key") == key else None
+
+
+def check_record(path: Path, record: Any) -> dict[str, Any]:
+    """``record`` if it is a cell record of this schema, else a one-line error naming ``path``."""
+    if not isinstance(record, dict) or any(k not in record for k in RESULT_KEYS):
+        raise SynthbenchError(f"results file {path} is not a synthbench cell record; "
+                              "delete it to recompute that cell")
+    if record["schema_version"] != SCHEMA_VERSION:
+        raise SynthbenchError(f"results file {path} has schema {record['schema_version']}, "
+                              f"this synthbench reads {SCHEMA_VERSION}; recompute it")
     return record
 
 
@@ -119,7 +164,4 @@ def iter_results(out: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
     for folder in sorted(p for p in cells.iterdir() if p.is_dir()):
         path = folder / RESULT
         if path.exists():
-            record = read_json(path)
-            if not isinstance(record, dict) or "config" not in record:
-                raise SynthbenchError(f"results file {path} is not a synthbench cell record")
-            yield path, record
+            yield path, check_record(path, read_json(path))

@@ -69,12 +69,15 @@ def check_task(task: Task, data_dir: Path | None = None) -> TaskData | None:
 def check_classifier(spec: ClassifierSpec) -> None:
     """Raise AssertionError unless ``spec`` builds a clonable sklearn-style text classifier."""
     estimator = spec.factory(0)
-    params = estimator.get_params()
-    assert isinstance(params, dict), "get_params() must return a dict"
+    if not isinstance(estimator.get_params(), dict):
+        raise AssertionError(f"{spec.id}: get_params() must return a dict")
     fresh = clone(estimator)
     texts = ["good great fine", "great good nice", "bad awful poor", "awful bad terrible"] * 3
     labels = ["pos", "pos", "neg", "neg"] * 3
-    assert fresh.fit(texts, labels) is fresh, "fit() must return self"
-    assert sorted(fresh.classes_) == ["neg", "pos"], "classes_ must list the labels"
+    if fresh.fit(texts, labels) is not fresh:
+        raise AssertionError(f"{spec.id}: fit() must return self")
+    if sorted(fresh.classes_) != ["neg", "pos"]:
+        raise AssertionError(f"{spec.id}: classes_ must list the labels seen in fit()")
     predicted = list(fresh.predict(["good great", "awful bad"]))
-    assert len(predicted) == 2 and set(predicted) <= {"neg", "pos"}, "predict() gives labels"
+    if len(predicted) != 2 or not set(predicted) <= {"neg", "pos"}:
+        raise AssertionError(f"{spec.id}: predict() must return one known label per text")

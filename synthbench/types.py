@@ -177,6 +177,7 @@ class GenerationCounts:
     parse_failures: int = 0
     refusals: int = 0
     empty: int = 0
+    truncated: int = 0
     shortfall: int = 0
 
     def as_dict(self) -> dict[str, int]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from synthbench.cli import main
+from synthbench.embeddings import default_embedder
+from synthbench.metrics import remote_clique
 
 SCRIPT = str(Path(sys.executable).parent / "synthbench")
 
@@ -44,7 +46,10 @@ def test_run_stores_one_record_per_cell(mock_results: Path) -> None:
         assert scores["utility"] == pytest.approx(
             scores["synthetic"]["macro_f1"] / scores["real"]["macro_f1"])
     metrics = record["metrics"]
-    assert 0 < metrics["diversity"]["synthetic"]["remote_clique"] <= 2
+    texts = [json.loads(line)["text"] for line in
+             (cells[0] / "synthetic.jsonl").read_text().splitlines()]
+    expected = remote_clique(default_embedder().encode(texts))
+    assert metrics["diversity"]["synthetic"]["remote_clique"] == pytest.approx(expected, 1e-6)
     assert metrics["embedder"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert record["subjectivity"]["provisional"] is True
     assert record["provenance"]["packages"]["synthbench"] == "0.1.0"
@@ -191,3 +196,60 @@ def test_missing_data_fails_before_any_cell_runs(tmp_path: Path, shared_data: Pa
                             "--data-dir", str(data), "--out", str(tmp_path / "out")], capsys)
     assert code == 1 and "clickbait" in err and "no train split" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_adding_a_classifier_keeps_texts_and_scores(shared_data: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """A second classifier is scored on the stored texts; the first keeps its scores, and the
+    leaderboard still counts the seed once."""
+    out = tmp_path / "results"
+    base = ["run", "--model", "mock/a", "--task", "trec", "--n", "18", "--out", str(out),
+            "--data-dir", str(shared_data), "--oracle-size", "500"]
+    assert run_cli([*base, "--classifier", "tfidf_lr"], capsys)[0] == 0
+    (cell,) = (out / "cells").iterdir()
+    first = json.loads((cell / "result.json").read_text())
+    texts = (cell / "synthetic.jsonl").read_bytes()
+    code, _, err = run_cli([*base, "--classifier", "minilm_lr"], capsys)
+    assert code == 0 and "reusing stored synthetic texts" in err
+    assert [p.name for p in (out / "cells").iterdir()] == [cell.name]
+    merged = json.loads((cell / "result.json").read_text())
+    assert (cell / "synthetic.jsonl").read_bytes() == texts
+    assert set(merged["classifiers"]) == {"tfidf_lr", "minilm_lr"}
+    assert merged["classifiers"]["tfidf_lr"] == first["classifiers"]["tfidf_lr"]
+    assert merged["metrics"] == first["metrics"]
+    code, _, err = run_cli([*base, "--classifier", "minilm_lr,tfidf_lr"], capsys)
+    assert code == 0 and "stored, reused" in err
+    code, _, _ = run_cli(["leaderboard", "--results", str(out), "--out", str(tmp_path / "lb")],
+                         capsys)
+    board = json.loads((tmp_path / "lb" / "leaderboard.json").read_text())
+    assert code == 0 and {r["per_task"]["trec"]["seeds"] for r in board["rows"]} == {1}
+
+
+def test_different_data_is_a_different_cell(shared_data: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The same command on other real data must not reuse a cell made on the first."""
+    data = tmp_path / "data" / "trec"
+    data.mkdir(parents=True)
+    for split in ("train", "test"):
+        rows = (shared_data / "trec" / f"{split}.jsonl").read_text().splitlines()
+        (data / f"{split}.jsonl").write_text("\n".join(rows[: len(rows) // 2]) + "\n")
+    out = tmp_path / "results"
+    for data_dir in (shared_data, tmp_path / "data"):
+        code, _, err = run_cli(["run", "--model", "mock/a", "--task", "trec", "--n", "18",
+                                "--classifier", "tfidf_lr", "--oracle-size", "500", "--out",
+                                str(out), "--data-dir", str(data_dir)], capsys)
+        assert code == 0 and "reused" not in err
+    assert len(list((out / "cells").iterdir())) == 2
+    code, _, err = run_cli(["leaderboard", "--results", str(out), "--out", str(tmp_path / "lb")],
+                           capsys)
+    assert code == 1 and "same cell on different data" in err
+
+
+def test_unwritable_out_fails_before_generation(shared_data: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _, err = run_cli(["run", "--model", "mock/a", "--task", "trec", "--n", "12",
+                            "--out", str(blocker / "results"), "--data-dir", str(shared_data)],
+                           capsys)
+    assert code == 1 and "cannot write results under" in err and err.count("\n") == 1

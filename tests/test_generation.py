@@ -23,18 +23,25 @@ def sst2(shared_data: Path):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("raw", "text", "status"), [
     ("  A gripping, tender film.  ", "A gripping, tender film.", "ok"),
     ('Here is a positive movie review:\n\n"A gripping film."', "A gripping film.", "ok"),
-    ("Review: dull and long", "dull and long", "ok"),
+    ("Movie review: dull and long", "dull and long", "ok"),
+    ("Review 2: dull and long", "dull and long", "ok"),
+    ("Report: Nation Shocked By News", "Report: Nation Shocked By News", "ok"),
+    ("First paragraph here.\n\nI hope this helps!", "First paragraph here.", "truncated"),
     ("Sure, I'd be happy to help. Stocks fell sharply.", "Stocks fell sharply.", "ok"),
     ("Sure! Here is a tweet: so happy today", "so happy today", "ok"),
-    ("First paragraph here.\n\nSecond paragraph.", "First paragraph here.", "ok"),
     ("As an AI language model, I cannot write reviews.", None, "refusal"),
     ("I'm sorry, but I can't help with that.", None, "refusal"),
+    ("I cannot write that review.", None, "refusal"),
+    ("I can't believe how good this movie was!", "I can't believe how good this movie was!",
+     "ok"),
+    ("Sorry, I'll call later", "Sorry, I'll call later", "ok"),
+    ("I'm sorry for your loss, truly.", "I'm sorry for your loss, truly.", "ok"),
     ("   ", None, "empty"),
     ('""', None, "empty"),
     ("!!!", None, "parse_failure"),
 ])
 def test_parse_text(raw: str, text: str | None, status: str) -> None:
-    assert parse_text(raw) == (text, status)
+    assert parse_text(raw, "movie review") == (text, status)
 
 
 def test_zero_shot_prompt_and_balance(sst2) -> None:  # type: ignore[no-untyped-def]
@@ -95,5 +102,9 @@ def test_budget_bounds_the_top_up(sst2) -> None:  # type: ignore[no-untyped-def]
 def test_bad_generator_parameters() -> None:
     with pytest.raises(SynthbenchError, match="temperature"):
         ZeroShot(temperature=-1)
+    with pytest.raises(SynthbenchError, match="temperature must be a number"):
+        ZeroShot(temperature=float("nan"))
+    with pytest.raises(SynthbenchError, match="top_p"):
+        ZeroShot(top_p="high")
     with pytest.raises(SynthbenchError, match="k >= 1"):
         FewShot(k=0)

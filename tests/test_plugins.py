@@ -95,3 +95,9 @@ def test_conformance_helpers_pass_builtins(shared_data: Path) -> None:
     assert data is not None and len(data.test) == 500
     check_classifier(plugins.classifiers.get("tfidf_lr"))
     check_classifier(plugins.classifiers.get("minilm_lr"))
+
+
+def test_task_with_wrong_field_types_is_rejected_alone(fixture_plugins: None) -> None:
+    plugins = load_plugins(["wrong_types"])
+    assert "sst2" in plugins.tasks and "typed_wrong" not in plugins.tasks
+    assert any("wrong_types" in p and "labels must be a tuple" in p for p in plugins.problems)

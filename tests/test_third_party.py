@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +19,12 @@ SYNTHBENCH = [sys.executable, "-m", "synthbench.cli"]
 def installed_demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """pip-install the fixture package into its own folder; return an env that sees it."""
     target = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
+    source = tmp_path_factory.mktemp("src") / DEMO.name
+    shutil.copytree(DEMO, source)  # building writes build/ and egg-info next to the sources
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(DEMO)],
-        check=True, cwd=build, capture_output=True, timeout=300,
+         "--no-index", "--target", str(target), str(source)],
+        check=True, capture_output=True, timeout=300,
     )
     assert list(target.glob("synthbench_task_demo-1.0.0.dist-info"))
     env = dict(os.environ, PYTHONPATH=str(target), HF_HUB_OFFLINE="1",

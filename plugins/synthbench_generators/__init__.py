@@ -56,10 +56,10 @@ class FewShot(ZeroShot):
     """
 
     def __init__(self, k: int = 3, style: str = "", **sampling: Any) -> None:
-        if int(k) < 1:
-            raise SynthbenchError(f"few_shot needs k >= 1 examples, got {k}")
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise SynthbenchError(f"few_shot needs an integer k >= 1 examples, got {k!r}")
         super().__init__(style=style, **sampling)
-        self.k = int(k)
+        self.k = k
 
     def get_params(self) -> dict[str, object]:
         return {**super().get_params(), "k": self.k}

@@ -25,7 +25,7 @@ CAPABILITIES = frozenset({"seed", "multi_turn", "batch"})
 NUCLEUS_K = 1024  # top-p first looks for its nucleus among this many most likely tokens
 
 
-def request_seed(seed: int, sample_index: int) -> int:
+def sampling_seed(seed: int, sample_index: int) -> int:
     """The 63-bit sampling seed of one request, from its ``seed`` and ``sample_index`` only."""
     digest = hashlib.sha256(f"synthbench:{seed}:{sample_index}".encode()).digest()
     return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
@@ -233,7 +233,7 @@ class TransformersProvider:
         ).to(self._device)
         processors = LogitsProcessorList()
         if first.temperature > 0:
-            seeds = [request_seed(r.seed, r.sample_index) for r in batch]
+            seeds = [sampling_seed(r.seed, r.sample_index) for r in batch]
             processors.append(SeededSampler(seeds, first.temperature, first.top_p, self._device))
         with torch.inference_mode():
             output = self._model.generate(
