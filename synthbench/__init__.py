@@ -6,6 +6,7 @@ import pluggy
 
 from synthbench.plugins import Plugins, load_plugins
 from synthbench.types import (
+    Capability,
     CellConfig,
     ClassifierSpec,
     Completion,
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("synthbench")
 
 __all__ = [
+    "Capability",
     "CellConfig",
     "ClassifierSpec",
     "Completion",

@@ -14,6 +14,20 @@ from typing import Any, Protocol, runtime_checkable
 SCHEMA_VERSION = 1
 
 
+class Capability:
+    """Names a provider lists in ``Provider.capabilities``; a generator that needs one the
+    provider lacks refuses with one line instead of silently ignoring it."""
+
+    SEED = "seed"
+    MULTI_TURN = "multi_turn"
+    BATCH = "batch"
+    LOGIT_BIAS = "logit_bias"
+    LOGPROBS = "logprobs"
+    N = "n"
+    BATCH_API = "batch_api"
+    TOKENIZE = "tokenize"
+
+
 class SynthbenchError(Exception):
     """An error the user can fix; the CLI prints its message as one line and exits non-zero."""
 
@@ -109,7 +123,11 @@ class Message:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One call to a provider. ``sample_index`` tells apart repeated identical prompts."""
+    """One call to a provider. ``sample_index`` tells apart repeated identical prompts.
+
+    ``logit_bias`` pairs the provider's own token ids with an additive bias on their logits
+    (needs ``Capability.LOGIT_BIAS``).
+    """
 
     messages: tuple[Message, ...]
     max_tokens: int
@@ -117,16 +135,23 @@ class GenerationRequest:
     top_p: float = 1.0
     seed: int = 0
     sample_index: int = 0
+    logit_bias: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens of one or more calls; ``cached_input_tokens`` is the part of the input the
+    provider served from its prompt cache (billed differently)."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
-            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_input_tokens + other.cached_input_tokens,
         )
 
 

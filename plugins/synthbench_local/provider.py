@@ -16,12 +16,12 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
-from synthbench.types import Completion, GenerationRequest, SynthbenchError, Usage
+from synthbench.types import Capability, Completion, GenerationRequest, SynthbenchError, Usage
 from synthbench_local import embedded
 from synthbench_local.embedded import one_line, quiet_progress
 
 DEFAULT_BATCH_SIZE = 8
-CAPABILITIES = frozenset({"seed", "multi_turn", "batch"})
+CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH})
 NUCLEUS_K = 1024  # top-p first looks for its nucleus among this many most likely tokens
 
 
