@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from synthbench.types import (
+    Completion,
     Example,
     GenerationContext,
     GenerationCounts,
@@ -87,11 +88,21 @@ def request_seed(*parts: object) -> int:
 class PromptGenerator(ABC):
     """Base for generators that write one text per request.
 
+    Subclasses may hook into the loop: ``start`` before the first request (check the
+    provider's capabilities, reset state), ``adjust`` on every request before it is sent
+    (e.g. add a logit bias), ``after_batch`` with each batch's completions, and
+    ``outcome_meta`` for JSON data stored with the texts. ``requests_per_call`` is the
+    batch size those hooks see. ``requires`` names the provider capabilities the generator
+    cannot work without; the runner refuses such a cell before any cell starts.
+
     :param temperature: sampling temperature (Chung et al. sweep 0.3, 0.7, 0.9, 1.3).
     :param top_p: nucleus sampling mass.
     :param max_tokens: tokens per completion; default 2 per word of the task's limit + 16.
     :param retry_budget: extra requests allowed, as a share of the texts asked for.
     """
+
+    requests_per_call: int = REQUESTS_PER_CALL
+    requires: frozenset[str] = frozenset()
 
     def __init__(self, temperature: float = 1.0, top_p: float = 1.0,
                  max_tokens: int | None = None, retry_budget: float = 1.0) -> None:
@@ -120,8 +131,25 @@ class PromptGenerator(ABC):
     def tokens_for(self, task: Task) -> int:
         return self.max_tokens or 2 * task.word_limit + 16
 
+    def start(self, ctx: GenerationContext) -> None:
+        """Called once before the first request; raise ``SynthbenchError`` to refuse."""
+        return None
+
+    def adjust(self, request: GenerationRequest) -> GenerationRequest:
+        """The request as it is sent (default: unchanged)."""
+        return request
+
+    def after_batch(self, ctx: GenerationContext, completions: Sequence[Completion]) -> None:
+        """Sees every completion of a batch, kept or not, once the batch is counted."""
+        return None
+
+    def outcome_meta(self) -> dict[str, Any]:
+        """JSON data to store with the texts (``GenerationOutcome.meta``)."""
+        return {}
+
     def generate(self, ctx: GenerationContext) -> GenerationOutcome:
         task = ctx.task
+        self.start(ctx)
         rng = random.Random(request_seed(ctx.seed, "prompts"))
         # Round-robin over labels, so that every batch holds every label.
         most = max(ctx.per_label.values(), default=0)
@@ -134,7 +162,8 @@ class PromptGenerator(ABC):
         pending = wanted[:]
         sent = 0
         while pending:
-            chunk, pending = pending[:REQUESTS_PER_CALL], pending[REQUESTS_PER_CALL:]
+            size = self.requests_per_call
+            chunk, pending = pending[:size], pending[size:]
             requests = [self._request(task, name, sent + i, rng, ctx)
                         for i, name in enumerate(chunk)]
             completions = ctx.provider.complete(requests)
@@ -154,7 +183,9 @@ class PromptGenerator(ABC):
                         "truncated": status == "truncated"}))
                     ctx.progress(1)
                     continue
-                if status == "refusal":
+                if completion.failed:
+                    counts.failed += 1
+                elif status == "refusal":
                     counts.refusals += 1
                 elif status == "empty":
                     counts.empty += 1
@@ -164,18 +195,19 @@ class PromptGenerator(ABC):
                     extra_left -= 1
                     pending.append(name)
             sent += len(chunk)
+            self.after_batch(ctx, completions)
         counts.requests_sent = sent
         counts.kept = len(examples)
         counts.shortfall = counts.requested - counts.kept
-        return GenerationOutcome(tuple(examples), counts, usage)
+        return GenerationOutcome(tuple(examples), counts, usage, self.outcome_meta())
 
     def _request(self, task: Task, name: str, index: int, rng: random.Random,
                  ctx: GenerationContext) -> GenerationRequest:
-        return GenerationRequest(
+        return self.adjust(GenerationRequest(
             messages=self.messages_for(task, task.label(name), rng, ctx),
             max_tokens=self.tokens_for(task), temperature=self.temperature, top_p=self.top_p,
             seed=request_seed(ctx.seed, name, index), sample_index=index,
-        )
+        ))
 
 
 def word_cap(text: str, words: int) -> str:

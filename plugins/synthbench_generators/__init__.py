@@ -84,3 +84,20 @@ def synthbench_register_generators(register: Callable[[GeneratorSpec], None]) ->
                            "Li et al.: context + label + word limit, no real data"))
     register(GeneratorSpec("few_shot", FewShot,
                            "Li et al.: zero-shot plus k real examples per request (k=3)"))
+    from synthbench_generators.attributed import Attributed
+    from synthbench_generators.diversity import DiversityPrompt
+    from synthbench_generators.seeding import ExampleSeeding
+    from synthbench_generators.suppression import LogitSuppression
+
+    register(GeneratorSpec("diversity_prompt", DiversityPrompt,
+                           "Li et al.: one conversation per label, asking for more diverse "
+                           "data after every `every` texts (multi-turn, sequential)"))
+    register(GeneratorSpec("logit_suppression", LogitSuppression,
+                           "Chung et al.: zero-shot with a logit bias against the 100 most "
+                           "generated tokens, updated after every batch (needs logit_bias)"))
+    register(GeneratorSpec("example_seeding", ExampleSeeding,
+                           "Chung et al.: Prompt A with one example per label, 18 real seeds "
+                           "first, then generated ones; items_per_call texts a call"))
+    register(GeneratorSpec("attributed", Attributed,
+                           "AttrPrompt: one sampled value per attribute dimension a request; "
+                           "dimensions from -G attributes, the task, or the LLM once"))

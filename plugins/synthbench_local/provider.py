@@ -7,6 +7,7 @@ are never loaded by ``synthbench list``.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,12 +17,20 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
-from synthbench.types import Capability, Completion, GenerationRequest, SynthbenchError, Usage
+from synthbench.types import (
+    Capability,
+    Completion,
+    GenerationRequest,
+    Message,
+    SynthbenchError,
+    Usage,
+)
 from synthbench_local import embedded
 from synthbench_local.embedded import one_line, quiet_progress
 
 DEFAULT_BATCH_SIZE = 8
-CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH})
+CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH,
+                          Capability.LOGIT_BIAS, Capability.TOKENIZE, Capability.LOGPROBS})
 NUCLEUS_K = 1024  # top-p first looks for its nucleus among this many most likely tokens
 
 
@@ -81,6 +90,24 @@ class SeededSampler(LogitsProcessor):
         return top.masked_fill(before >= self.top_p, 0.0), ids
 
 
+class LogitBias(LogitsProcessor):
+    """Adds each request's own ``logit_bias`` to its row of the scores, every step.
+
+    One dense (batch x vocabulary) tensor built once per batch; rows without a bias are zero,
+    so a request's text does not depend on the biases of the others in its batch.
+    """
+
+    def __init__(self, biases: Sequence[Sequence[tuple[int, float]]], vocab_size: int,
+                 device: Any) -> None:
+        self.bias = torch.zeros(len(biases), vocab_size, device=device)
+        for row, pairs in enumerate(biases):
+            for token_id, value in pairs:
+                self.bias[row, token_id] += value
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        return scores + self.bias.to(scores.dtype)
+
+
 class TransformersProvider:
     """Serves one loaded causal LM and its tokenizer as a synthbench ``Provider``.
 
@@ -109,7 +136,8 @@ class TransformersProvider:
         self._provenance = dict(provenance or {})
         self._eos_ids = _eos_ids(model, tokenizer)
         self._device: Any = model.device
-        if self._device.type == "cpu":
+        if self._device.type == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+            # An explicit OMP_NUM_THREADS wins: on a busy machine fewer threads are faster.
             torch.set_num_threads(available_cores())
 
     @classmethod
@@ -189,6 +217,76 @@ class TransformersProvider:
     def batch_size(self) -> int:
         return self._batch_size
 
+    def tokenize(self, text: str) -> list[int]:
+        """The model's own token ids of ``text`` (no special tokens), as ``logit_bias`` takes."""
+        return [int(i) for i in self._tokenizer.encode(text, add_special_tokens=False)]
+
+    _scoring_prefix: tuple[list[int], Any] | None = None  # see score_continuations
+
+    def score_continuations(self, messages: Sequence[Message], continuations: Sequence[str]
+                            ) -> list[float]:
+        """Summed log-probability of each continuation, followed by the end-of-turn token,
+        as the assistant's reply to ``messages``.
+
+        The key/value cache of every message but the last is kept between calls, so a
+        few-shot prompt that only changes its last message costs only that message; the cache
+        is cropped back to that prefix after each call.
+        """
+        full = self._chat_ids(messages, generation_prompt=True)
+        prefix = self._chat_ids(messages[:-1], generation_prompt=False) if len(messages) > 1 \
+            else []
+        if full[:len(prefix)] != prefix:
+            prefix = []
+        cache = self._prefix_cache(prefix)
+        suffix = full[len(prefix):]
+        end = self._tokenizer.eos_token_id
+        scores = []
+        try:
+            with torch.inference_mode():
+                head = self._model(input_ids=self._row(suffix), past_key_values=cache,
+                                   use_cache=True, logits_to_keep=1)
+                first = head.logits[0, -1].float().log_softmax(dim=-1)
+                for text in continuations:
+                    ids = [*self._tokenizer.encode(text, add_special_tokens=False), end]
+                    total = float(first[ids[0]])
+                    if len(ids) > 1:
+                        tail = self._model(input_ids=self._row(ids[:-1]), past_key_values=cache,
+                                           use_cache=True)
+                        logp = tail.logits[0].float().log_softmax(dim=-1)
+                        total += float(sum(logp[j, ids[j + 1]] for j in range(len(ids) - 1)))
+                        cache.crop(-(len(ids) - 1))
+                    scores.append(total)
+                cache.crop(-len(suffix))
+        except BaseException:
+            self._scoring_prefix = None
+            raise
+        return scores
+
+    def _chat_ids(self, messages: Sequence[Message], generation_prompt: bool) -> list[int]:
+        conversation = [{"role": m.role, "content": m.content} for m in messages]
+        encoded = self._tokenizer.apply_chat_template(
+            conversation, add_generation_prompt=generation_prompt, return_dict=True)
+        return [int(i) for i in encoded["input_ids"]]
+
+    def _row(self, ids: Sequence[int]) -> torch.Tensor:
+        return torch.tensor([list(ids)], device=self._device)
+
+    def _prefix_cache(self, prefix: list[int]) -> Any:
+        """The key/value cache of ``prefix`` (kept for the next call with the same prefix)."""
+        from transformers import DynamicCache
+
+        if not prefix:
+            return DynamicCache()
+        kept = self._scoring_prefix
+        if kept is not None and kept[0] == prefix and kept[1].get_seq_length() == len(prefix):
+            return kept[1]
+        cache = DynamicCache()
+        with torch.inference_mode():
+            self._model(input_ids=self._row(prefix), past_key_values=cache, use_cache=True,
+                        logits_to_keep=1)
+        self._scoring_prefix = (prefix, cache)
+        return cache
+
     def describe(self) -> dict[str, Any]:
         return {
             "model": self._model_id,
@@ -205,9 +303,19 @@ class TransformersProvider:
         }
 
     def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
-        """Answer ``requests`` in order; equal decoding settings are batched together."""
+        """Answer ``requests`` in order; equal decoding settings are batched together (each
+        request keeps its own ``logit_bias`` inside a batch)."""
+        vocab_size = self._vocab_size()
         for request in requests:
             _check(request)
+            for token_id, value in request.logit_bias:
+                if not isinstance(token_id, int) or not 0 <= token_id < vocab_size:
+                    raise SynthbenchError(
+                        f"logit_bias token id {token_id!r} is not in {self._model_id}'s "
+                        f"vocabulary of {vocab_size} tokens")
+                if not math.isfinite(value):
+                    raise SynthbenchError(f"logit_bias value {value!r} of token {token_id} is "
+                                          "not a finite number")
         groups: dict[tuple[int, float, float], list[int]] = {}
         for index, request in enumerate(requests):
             key = (request.max_tokens, request.temperature, request.top_p)
@@ -232,6 +340,9 @@ class TransformersProvider:
             return_tensors="pt", padding=True,
         ).to(self._device)
         processors = LogitsProcessorList()
+        if any(r.logit_bias for r in batch):
+            processors.append(LogitBias([r.logit_bias for r in batch], self._vocab_size(),
+                                        self._device))
         if first.temperature > 0:
             seeds = [sampling_seed(r.seed, r.sample_index) for r in batch]
             processors.append(SeededSampler(seeds, first.temperature, first.top_p, self._device))
@@ -257,6 +368,10 @@ class TransformersProvider:
                 finish_reason="stop" if hit_eos else "length",
             ))
         return completions
+
+    def _vocab_size(self) -> int:
+        """Width of the model's output logits (may exceed the tokenizer's vocabulary)."""
+        return int(self._model.get_output_embeddings().weight.shape[0])
 
 
 def count_generated(tokens: Sequence[int], eos_ids: frozenset[int]) -> int:
