@@ -53,6 +53,54 @@ def _param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def _generator_grid(settings: Sequence[str]) -> list[dict[str, Any]]:
+    """Generator parameters from ``-G KEY=VALUE``; a VALUE that is not JSON and has commas
+    sweeps (``-G temperature=0.3,0.7,0.9,1.3``: one cell per value; several swept keys give
+    every combination). A quoted JSON string keeps its commas: ``-G 'style="a, b"'``."""
+    grid: list[dict[str, Any]] = [{}]
+    for text in settings:
+        key, value = _param(text)
+        raw = text.partition("=")[2]
+        values = [_param(f"{key}={part}")[1] for part in raw.split(",")] \
+            if isinstance(value, str) and value == raw and "," in raw else [value]
+        values = [v for i, v in enumerate(values) if v not in values[:i]]
+        grid = [{**point, key: v} for point in grid for v in values]
+    return grid
+
+
+def _curations(pipelines: Sequence[str] | None, settings: Sequence[str]
+               ) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Intervention pipelines from ``--intervention`` (each one comma-separated, in order;
+    ``none`` is the uncurated cell) and ``-I STEP.KEY=VALUE`` settings. A VALUE with commas
+    sweeps: one pipeline per value (several swept keys give every combination)."""
+    steps_of = [[s.strip() for s in p.split(",") if s.strip()] for p in pipelines or []]
+    steps_of = [[] if s == ["none"] else s for s in steps_of] or [[]]
+    used = {step for steps in steps_of for step in steps}
+    sweeps: list[tuple[str, str, list[Any]]] = []
+    for text in settings:
+        target, value = _param(text)
+        step, dot, key = target.partition(".")
+        if not dot or not key:
+            raise SynthbenchError(f"intervention parameter {text!r} is not STEP.KEY=VALUE")
+        if step not in used:
+            raise SynthbenchError(f"-I {text}: intervention {step!r} is not in --intervention")
+        raw = text.partition("=")[2]
+        values = [_param(f"x={part}")[1] for part in raw.split(",")] \
+            if isinstance(value, str) and value == raw and "," in raw else [value]
+        sweeps.append((step, key, values))
+    combos: list[dict[tuple[str, str], Any]] = [{}]
+    for step, key, values in sweeps:
+        combos = [{**c, (step, key): v} for c in combos for v in values]
+    out: list[list[tuple[str, dict[str, Any]]]] = []
+    for steps in steps_of:
+        for combo in combos:
+            pipeline = [(step, {k: v for (s, k), v in combo.items() if s == step})
+                        for step in steps]
+            if pipeline not in out:
+                out.append(pipeline)
+    return out
+
+
 def _seeds(values: Sequence[str] | None) -> list[int]:
     seeds = []
     for part in _split(values or ["0"]):
@@ -80,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--generator", action="append",
                      help="generator id(s) (default: zero_shot)")
     run.add_argument("-G", dest="generator_params", action="append", default=[],
-                     metavar="KEY=VALUE", help="generator parameter, e.g. -G k=5")
+                     metavar="KEY=VALUE", help="generator parameter, e.g. -G k=5; VALUE "
+                     "a,b,c sweeps (one cell per value), e.g. -G temperature=0.3,0.7,0.9,1.3")
     run.add_argument("--temperature", type=float, help="sampling temperature of the generator")
     run.add_argument("--n", type=int, default=100, help="synthetic texts per cell (default 100)")
     run.add_argument("--seed", action="append",
@@ -90,13 +139,33 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default="results", help="results directory (default results/)")
     run.add_argument("--data-dir", help="offline task data: DIR/<task>/{train,test}.jsonl "
                      "(default $SYNTHBENCH_DATA_DIR, else the Hugging Face hub)")
+    run.add_argument("--intervention", action="append", metavar="STEP[,STEP...]",
+                     help="curate the generated texts with these interventions, in order, e.g. "
+                     "dedup,label_replacement; repeat for several variants (none = uncurated)")
+    run.add_argument("-I", dest="intervention_params", action="append", default=[],
+                     metavar="STEP.KEY=VALUE", help="intervention parameter, e.g. -I "
+                     "label_replacement.k=90; VALUE a,b,c sweeps (one cell per value)")
+    run.add_argument("--baseline", action="append", metavar="ID",
+                     help="also run a baseline on the real test split: llm_few_shot")
+    run.add_argument("-B", dest="baseline_params", action="append", default=[],
+                     metavar="KEY=VALUE", help="baseline parameter, e.g. -B k=8 -B n_test=100")
     run.add_argument("--oracle-size", type=int, default=4000,
                      help="real training examples for the label-accuracy oracle (default 4000)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the requests, tokens and money each cell would cost; call "
+                     "nothing")
+    run.add_argument("--mode", choices=["online", "batch"],
+                     help="API requests online (default) or through the providers' batch "
+                     "APIs (half the price; hours); a re-run collects a submitted batch")
+    run.add_argument("--max-cost", type=float, metavar="USD",
+                     help="stop before API calls would cross this many dollars in this run "
+                     "(finished cells and answers are kept)")
 
     lst = sub.add_parser("list", parents=[common], help="list tasks, models, generators, "
                          "classifiers or plugins")
-    lst.add_argument("what", choices=["tasks", "models", "generators", "classifiers", "plugins"])
+    lst.add_argument("what", choices=["tasks", "models", "generators", "classifiers",
+                                      "interventions", "plugins"])
 
     board = sub.add_parser("leaderboard", parents=[common],
                            help="rebuild leaderboard/ from the results directory alone")
@@ -113,26 +182,43 @@ def _plugins(args: argparse.Namespace) -> Plugins:
 
 def _run(args: argparse.Namespace) -> int:
     from synthbench.data import resolve_data_dir
-    from synthbench.leaderboard import summary_table
+    from synthbench.leaderboard import break_even, break_even_table, summary_table
     from synthbench.runner import CellOutcome, Runner, RunSettings, make_configs
 
     if args.n < 1:
         raise SynthbenchError(f"--n must be at least 1, got {args.n}")
     if args.oracle_size < 2:
         raise SynthbenchError(f"--oracle-size must be at least 2, got {args.oracle_size}")
+    if args.baseline_params and not args.baseline:
+        raise SynthbenchError("-B sets a baseline parameter, but no --baseline is given")
     plugins = _plugins(args)
-    params = dict(_param(p) for p in args.generator_params)
+    grid = _generator_grid(args.generator_params)
     if args.temperature is not None:
-        params["temperature"] = args.temperature
-    configs = make_configs(
+        grid = [{**params, "temperature": args.temperature} for params in grid]
+    configs = [config for params in grid for config in make_configs(
         plugins, models=_split(args.model) or ["local"], tasks=_split(args.task),
         generators=_split(args.generator) or ["zero_shot"], params=params, n=args.n,
         seeds=_seeds(args.seed), classifiers=_split(args.classifier or [DEFAULT_CLASSIFIERS]),
         oracle_size=args.oracle_size,
-    )
+        curations=_curations(args.intervention, args.intervention_params),
+        baselines=[(b, dict(_param(p) for p in args.baseline_params))
+                   for b in _split(args.baseline)],
+    )]
+    if args.mode:
+        os.environ["SYNTHBENCH_REQUEST_MODE"] = args.mode  # read by the request layer
+    if args.max_cost is not None and not args.max_cost > 0:
+        raise SynthbenchError(f"--max-cost must be a positive number of dollars, "
+                              f"got {args.max_cost}")
     settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, max_cost=args.max_cost)
     runner = Runner(plugins, settings, log=_warn)
+    if args.dry_run:
+        from synthbench.dryrun import estimate, estimate_table
+
+        print(estimate_table(estimate(runner, configs)))
+        print("\ndry run: nothing was called; output tokens and dollars are upper bounds "
+              "(max_tokens per request) for generation only")
+        return 0
     done = iter(range(1, len(configs) + 1))
 
     def report(outcome: CellOutcome) -> None:
@@ -141,6 +227,10 @@ def _run(args: argparse.Namespace) -> int:
 
     outcomes = runner.run(configs, on_cell=report)
     print(summary_table([o.record for o in outcomes]))
+    even = break_even([o.record for o in outcomes])
+    if even:
+        print("\nbreak-even of label_replacement against llm_few_shot (inspection simulated "
+              "by the oracle):\n" + break_even_table(even))
     print(f"\nresults in {settings.out}/; rebuild the leaderboard with: synthbench leaderboard "
           f"--results {settings.out}")
     return 0
@@ -178,6 +268,15 @@ def _list(args: argparse.Namespace) -> int:
                 defaults = f"(no defaults: {type(exc).__name__})"
             rows.append([gen_id, spec.description, defaults,
                          plugins.generators.origin(gen_id).distribution])
+    elif args.what == "interventions":
+        headers = ["intervention", "description", "parameters (defaults)", "plugin"]
+        rows = []
+        for step in plugins.interventions.ids():
+            ispec = plugins.interventions.get(step)
+            defaults = ", ".join(f"{k}={v}" for k, v in
+                                 sorted(ispec.factory().get_params().items()))
+            rows.append([step, ispec.description, defaults,
+                         plugins.interventions.origin(step).distribution])
     elif args.what == "classifiers":
         headers = ["classifier", "description", "plugin"]
         rows = [[c, plugins.classifiers.get(c).description,

@@ -13,7 +13,13 @@ from collections.abc import Callable
 
 import pluggy
 
-from synthbench.types import ClassifierSpec, GeneratorSpec, ProviderSpec, Task
+from synthbench.types import (
+    ClassifierSpec,
+    GeneratorSpec,
+    InterventionSpec,
+    ProviderSpec,
+    Task,
+)
 
 hookspec = pluggy.HookspecMarker("synthbench")
 
@@ -54,4 +60,15 @@ def synthbench_register_classifiers(register: Callable[[ClassifierSpec], None]) 
 
     :param register: call ``register(ClassifierSpec(id="tfidf_lr", factory=...))``; the
         factory takes ``random_state`` and returns an unfitted scikit-learn estimator.
+    """
+
+
+@hookspec
+def synthbench_register_interventions(register: Callable[[InterventionSpec], None]) -> None:
+    """Register interventions (curation steps run between generation and training).
+
+    :param register: call ``register(InterventionSpec(id="dedup", factory=...))``; the
+        factory takes the intervention's parameters as keyword arguments and returns an
+        object with ``get_params()`` and ``apply(examples, ctx) -> InterventionOutcome``.
+        ``--intervention a,b`` runs them in that order, each on the previous one's output.
     """

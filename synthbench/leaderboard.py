@@ -35,23 +35,43 @@ SUBJECTIVITY_NOTE = (
 def generator_labels(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """A label per distinct generator configuration: the generator id plus the parameters
     whose values differ between the configurations of that generator in ``records``, e.g.
-    ``zero_shot[temperature=1.3]`` next to ``zero_shot[temperature=0.3]``."""
+    ``zero_shot[temperature=1.3]`` next to ``zero_shot[temperature=0.3]``; a curated variant
+    appends its interventions in order, alike: ``zero_shot+dedup+label_replacement[k=90]``."""
     by_generator: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
+    steps: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    pipelines: dict[str, list[Any]] = {}
     for record in records:
         config = record["config"]
-        by_generator[config["generator"]][_params_key(config)] = config["generator_params"]
+        key = _params_key(config)
+        by_generator[config["generator"]][key] = config["generator_params"]
+        pipelines[key] = list(config.get("interventions") or [])
+        for step, params in pipelines[key]:
+            steps[step].append(params)
     labels = {}
     for generator, variants in by_generator.items():
-        keys = sorted({k for params in variants.values() for k in params})
-        varying = [k for k in keys if len({json.dumps(p.get(k), sort_keys=True)
-                                            for p in variants.values()}) > 1]
         for key, params in variants.items():
-            inner = ",".join(f"{k}={params.get(k)}" for k in varying)
-            labels[key] = f"{generator}[{inner}]" if inner else generator
+            labels[key] = _variant(generator, params, _varying(list(variants.values())))
+    for key, pipeline in pipelines.items():
+        labels[key] += "".join(f"+{_variant(step, params, _varying(steps[step]))}"
+                               for step, params in pipeline)
     return labels
 
 
+def _varying(variants: Sequence[Mapping[str, Any]]) -> list[str]:
+    keys = sorted({k for params in variants for k in params})
+    return [k for k in keys if len({json.dumps(p.get(k), sort_keys=True)
+                                    for p in variants}) > 1]
+
+
+def _variant(name: str, params: Mapping[str, Any], varying: Sequence[str]) -> str:
+    inner = ",".join(f"{k}={params.get(k)}" for k in varying)
+    return f"{name}[{inner}]" if inner else name
+
+
 def _params_key(config: Mapping[str, Any]) -> str:
+    if config.get("interventions"):
+        return json.dumps([config["generator"], config["generator_params"],
+                           config["interventions"]], sort_keys=True)
     return json.dumps([config["generator"], config["generator_params"]], sort_keys=True)
 
 
@@ -151,8 +171,74 @@ def build(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             **rank_correlations(per_task, subjectivity),
         })
     ordered = sorted(tasks.values(), key=lambda t: (t["declared_subjectivity"], t["id"]))
-    return {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
-            "tasks": ordered, "rows": rows}
+    board = {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
+             "tasks": ordered, "rows": rows}
+    even = break_even(records)
+    if even:
+        board["break_even"] = even
+    return board
+
+
+def break_even(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Chung's break-even, per (model, task, generator, other interventions, N, classifier):
+    the smallest k of ``label_replacement`` at which the classifier trained on the curated
+    synthetic texts (macro-F1, mean over seeds) beats the ``llm_few_shot`` baseline (mean
+    over the same cells' seeds). The same cells without label replacement count as k = 0,
+    so a break-even of 0 means the uncurated texts already beat it; ``k="all"`` (the oracle
+    relabels every text) is listed but is not a k. The inspection is simulated by the oracle,
+    as in Chung's oracle study."""
+    labels = generator_labels([{"config": {**r["config"], "interventions": []}}
+                               for r in records])
+    families: dict[tuple[str, str, str, str, int, str], dict[str, Any]] = {}
+    for record in records:
+        config = record["config"]
+        baseline = (record.get("baselines") or {}).get("llm_few_shot")
+        pipeline, k = _label_replacement(record)
+        if baseline is None:
+            continue
+        rest = {**config, "interventions": pipeline}
+        others = "".join(f"+{step}" for step, _ in pipeline)
+        generator = labels.get(_params_key({**config, "interventions": []}),
+                               config["generator"]) + others
+        for classifier, scores in record["classifiers"].items():
+            key = (config["model"], config["task"], _params_key(rest), generator,
+                   int(config["n"]), classifier)
+            family = families.setdefault(key, {"baseline": [], "by_k": defaultdict(list),
+                                               "baseline_params": baseline["params"]})
+            family["baseline"].append(float(baseline["macro_f1"]))
+            f1 = scores.get("synthetic", {}).get("macro_f1")
+            if f1 is not None:
+                family["by_k"]["0" if k is None else str(k)].append(float(f1))
+    rows = []
+    for (model, task, _, generator, n, classifier), family in sorted(families.items()):
+        if set(family["by_k"]) <= {"0"}:
+            continue  # no label replacement in this family
+        base = float(np.mean(family["baseline"]))
+        by_k = {k: float(np.mean(v)) for k, v in family["by_k"].items()}
+        ks = sorted(int(k) for k in by_k if k.isdigit())
+        beats = [k for k in ks if by_k[str(k)] > base]
+        rows.append({"model": model, "task": task, "generator": generator, "n": n,
+                     "classifier": classifier, "llm_few_shot_macro_f1": base,
+                     "llm_few_shot_params": family["baseline_params"],
+                     "macro_f1_by_k": dict(sorted(by_k.items(), key=_k_order)),
+                     "break_even_k": beats[0] if beats else None,
+                     "k_tried": ks, "inspection": "simulated by the oracle (real-data "
+                     "classifier), as in Chung et al.'s oracle study"})
+    return rows
+
+
+def _k_order(item: tuple[str, Any]) -> tuple[bool, int]:
+    """Numeric k first, in order, then named ones such as ``all``."""
+    return (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0)
+
+
+def _label_replacement(record: Mapping[str, Any]) -> tuple[list[Any], Any]:
+    """The record's other interventions, and the k of its label_replacement step (or None)."""
+    pipeline = list(record["config"].get("interventions") or [])
+    for index, (step, params) in enumerate(pipeline):
+        if step == "label_replacement":
+            return pipeline[:index] + pipeline[index + 1:], params.get("k")
+    return pipeline, None
 
 
 def _interval(low: float, high: float) -> list[float] | None:
@@ -194,11 +280,31 @@ def to_markdown(board: Mapping[str, Any]) -> str:
                   tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
     if not classifiers:
         lines += ["No results yet: run `synthbench run` first.", ""]
+    if board.get("break_even"):
+        lines += ["## Break-even of label replacement against llm_few_shot", "",
+                  "Smallest k of inspected items (label_replacement, proxy models) at which the "
+                  "classifier trained on the curated synthetic texts beats the provider "
+                  "classifying the real test split in context. The inspection is simulated by "
+                  "the oracle (a classifier trained on real data), as in Chung et al.", "",
+                  break_even_table(board["break_even"], "github"), ""]
     lines += ["## Declared task subjectivity", "",
               tabulate([[t["id"], f"{t['declared_subjectivity']:.3f}", t["source"]]
                         for t in board["tasks"]], headers=["task", "score", "source"],
                        tablefmt="github", disable_numparse=True), ""]
     return "\n".join(lines)
+
+
+def break_even_table(rows: Sequence[Mapping[str, Any]], fmt: str = "simple") -> str:
+    """The break-even rows as a table: baseline F1, F1 at each k, and the break-even k."""
+    table = [[r["task"], r["model"], r["generator"], r["n"], r["classifier"],
+              _fmt(r["llm_few_shot_macro_f1"]),
+              ", ".join(f"{k}: {_fmt(v)}" for k, v in r["macro_f1_by_k"].items()),
+              "none" if r["break_even_k"] is None else str(r["break_even_k"])]
+             for r in rows]
+    text: str = tabulate(table, headers=["task", "model", "generator", "N", "classifier",
+                                         "F1 llm_few_shot", "F1 by k", "break-even k"],
+                         tablefmt=fmt, disable_numparse=True)
+    return text
 
 
 def rebuild(results: Path, out: Path) -> tuple[Path, Path, int]:

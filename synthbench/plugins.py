@@ -24,6 +24,7 @@ from synthbench.types import (
     ClassifierSpec,
     GeneratorSpec,
     HubSource,
+    InterventionSpec,
     Label,
     ProviderSpec,
     Subjectivity,
@@ -94,6 +95,8 @@ class Plugins:
     providers: Registry[ProviderSpec] = field(default_factory=lambda: Registry("provider"))
     generators: Registry[GeneratorSpec] = field(default_factory=lambda: Registry("generator"))
     classifiers: Registry[ClassifierSpec] = field(default_factory=lambda: Registry("classifier"))
+    interventions: Registry[InterventionSpec] = field(
+        default_factory=lambda: Registry("intervention"))
     loaded: list[PluginInfo] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -222,6 +225,8 @@ def load_plugins(
          lambda s: _check_spec("generator", s, GeneratorSpec)),
         ("synthbench_register_classifiers", result.classifiers,
          lambda s: _check_spec("classifier", s, ClassifierSpec)),
+        ("synthbench_register_interventions", result.interventions,
+         lambda s: _check_spec("intervention", s, InterventionSpec)),
     ]
     failed: set[str] = set()
     for hook_name, registry, check in kinds:

@@ -25,6 +25,8 @@ from synthbench.types import SCHEMA_VERSION, CellConfig, Example, SynthbenchErro
 RESULT = "result.json"
 GENERATION = "generation.json"
 SYNTHETIC = "synthetic.jsonl"
+CURATED = "curated.jsonl"
+CURATION = "curation.json"
 RESULT_KEYS = ("schema_version", "generation_key", "config", "subjectivity", "classifiers",
                "metrics", "generation", "cost")
 
@@ -52,13 +54,36 @@ def generation_key(config: CellConfig, task_record: Mapping[str, Any], data_fing
     })
 
 
+def curation_key(config: CellConfig, generation: str) -> str:
+    """Hash of what decides a cell's curated texts: its generated texts (their key), the
+    interventions with their parameters in order, and the oracle size they may use."""
+    record = config.to_record()
+    return _digest({"generation": generation, "interventions": record.get("interventions", []),
+                    "oracle_size": record["oracle_size"]})
+
+
+def baseline_file(out: Path, config: CellConfig, baseline: str, params: Mapping[str, Any],
+                  task_record: Mapping[str, Any], data_fingerprint: str) -> tuple[Path, str]:
+    """Where a baseline's result is kept, and its key: model, task, real data, baseline
+    parameters and seed decide it, so all generators and curations of a task share it."""
+    key = _digest({"model": config.model, "task": task_record, "data": data_fingerprint,
+                   "baseline": baseline, "params": params, "seed": config.seed})
+    name = f"{_slug(config.task)}__{_slug(config.model)}__{_slug(baseline)}__{key[:12]}.json"
+    return out / "baselines" / name, key
+
+
 def _slug(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", value.replace("/", "--")).strip("-") or "x"
 
 
 def cell_dir(out: Path, config: CellConfig, key: str) -> Path:
+    """The cell's folder; a curated variant gets its own folder next to the uncurated one,
+    whose generated texts it reads (see ``curation_key``)."""
     name = (f"{_slug(config.task)}__{_slug(config.model)}__{_slug(config.generator)}"
             f"__s{config.seed}__{key[:12]}")
+    if config.interventions:
+        steps = "+".join(step for step, _ in config.interventions)
+        name += f"__{_slug(steps)}-{curation_key(config, key)[:8]}"
     return out / "cells" / name
 
 

@@ -71,7 +71,11 @@ class HubSource:
 
 @dataclass(frozen=True)
 class Task:
-    """A text-classification task: what to generate, and where its real data lies."""
+    """A text-classification task: what to generate, and where its real data lies.
+
+    ``attributes`` are optional prompt dimensions (AttrPrompt: subtopic, style, ...) and their
+    values, for the ``attributed`` generator; left out of the record when empty.
+    """
 
     id: str
     name: str
@@ -84,6 +88,7 @@ class Task:
     local_dir: str = ""
     citation: str = ""
     description: str = ""
+    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -101,8 +106,11 @@ class Task:
         raise SynthbenchError(f"task {self.id!r} has no label {name!r}")
 
     def to_record(self) -> dict[str, Any]:
-        """The constructor arguments as JSON-ready data (callables by qualified name)."""
+        """The constructor arguments as JSON-ready data (callables by qualified name); empty
+        ``attributes`` are left out, so tasks without them keep their generation keys."""
         record: dict[str, Any] = _jsonable(self)
+        if not record["attributes"]:
+            del record["attributes"]
         return record
 
 
@@ -157,12 +165,19 @@ class Usage:
 
 @dataclass(frozen=True)
 class Completion:
-    """What a provider returned for one request, and which model actually served it."""
+    """What a provider returned for one request, and which model actually served it.
+
+    A request that failed every attempt comes back empty with ``finish_reason``
+    ``"error: <kind>: <reason>"`` (``failed`` says so), and is counted, never kept."""
 
     text: str
     model: str
     usage: Usage = Usage()
     finish_reason: str = "stop"
+
+    @property
+    def failed(self) -> bool:
+        return self.finish_reason.startswith("error: ")
 
 
 @runtime_checkable
@@ -204,6 +219,7 @@ class GenerationCounts:
     empty: int = 0
     truncated: int = 0
     shortfall: int = 0
+    failed: int = 0  # requests the provider never answered (every retry failed)
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -223,9 +239,13 @@ class GenerationContext:
 
 @dataclass(frozen=True)
 class GenerationOutcome:
+    """A generator's texts and counts; ``meta`` is JSON data the runner stores with them
+    (e.g. the attribute values an LLM proposed, the final logit bias)."""
+
     examples: tuple[Example, ...]
     counts: GenerationCounts
     usage: Usage
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Generator(Protocol):
@@ -259,8 +279,64 @@ class ClassifierSpec:
 
 
 @dataclass(frozen=True)
+class InterventionContext:
+    """What an intervention may use besides the texts: the task, real training data, a
+    seed, and lazy factories for the oracle (a classifier fitted on real training data), the
+    sentence embedder and the cell's provider (e.g. for an LLM judge)."""
+
+    task: Task
+    train: Sequence[Example]
+    seed: int
+    oracle: Callable[[], Any]
+    embedder: Callable[[], Any]
+    provider: Callable[[], Provider]
+    log: Callable[[str], None] = lambda line: None
+
+
+@dataclass(frozen=True)
+class InterventionOutcome:
+    """The texts an intervention kept (in input order) and a JSON report of what it changed."""
+
+    examples: tuple[Example, ...]
+    report: Mapping[str, Any]
+    usage: Usage = Usage()
+
+
+class Intervention(Protocol):
+    """A curation step between generation and training: texts in, texts out, a report."""
+
+    def get_params(self) -> dict[str, Any]: ...
+
+    def apply(self, examples: Sequence[Example], ctx: InterventionContext
+              ) -> InterventionOutcome: ...
+
+
+@dataclass(frozen=True)
+class InterventionSpec:
+    """An intervention plugin: ``factory(**params)`` builds a configured intervention."""
+
+    id: str
+    factory: Callable[..., Intervention]
+    description: str = ""
+
+
+@runtime_checkable
+class ContinuationScorer(Protocol):
+    """A provider that can score given assistant replies (``Capability.LOGPROBS``)."""
+
+    def score_continuations(self, messages: Sequence[Message], continuations: Sequence[str]
+                            ) -> list[float]:
+        """The summed log-probability of each continuation as the assistant's reply."""
+        ...
+
+
+@dataclass(frozen=True)
 class CellConfig:
-    """Everything that decides a cell's result; nothing that only changes speed."""
+    """Everything that decides a cell's result; nothing that only changes speed.
+
+    ``interventions`` and ``baselines`` are ``(id, full params)`` pairs in the order they
+    apply; empty ones are left out of the record, so cells without them keep their hash.
+    """
 
     model: str
     task: str
@@ -270,9 +346,14 @@ class CellConfig:
     seed: int
     classifiers: tuple[str, ...]
     oracle_size: int = 4000
+    interventions: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    baselines: tuple[tuple[str, Mapping[str, Any]], ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = _jsonable(self)
+        for name in ("interventions", "baselines"):
+            if not record[name]:
+                del record[name]
         return record
 
 
