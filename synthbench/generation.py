@@ -92,7 +92,9 @@ class PromptGenerator(ABC):
     provider's capabilities, reset state), ``adjust`` on every request before it is sent
     (e.g. add a logit bias), ``after_batch`` with each batch's completions, and
     ``outcome_meta`` for JSON data stored with the texts. ``requests_per_call`` is the
-    batch size those hooks see. ``requires`` names the provider capabilities the generator
+    batch size those hooks see; left at None, the provider's own ``requests_per_call``
+    decides (an API provider takes hundreds at once, its request layer bounds what is in
+    flight), else ``REQUESTS_PER_CALL``. ``requires`` names the provider capabilities the generator
     cannot work without; the runner refuses such a cell before any cell starts.
 
     :param temperature: sampling temperature (Chung et al. sweep 0.3, 0.7, 0.9, 1.3).
@@ -101,7 +103,7 @@ class PromptGenerator(ABC):
     :param retry_budget: extra requests allowed, as a share of the texts asked for.
     """
 
-    requests_per_call: int = REQUESTS_PER_CALL
+    requests_per_call: int | None = None
     requires: frozenset[str] = frozenset()
 
     def __init__(self, temperature: float = 1.0, top_p: float = 1.0,
@@ -162,7 +164,8 @@ class PromptGenerator(ABC):
         pending = wanted[:]
         sent = 0
         while pending:
-            size = self.requests_per_call
+            size = self.requests_per_call or int(
+                getattr(ctx.provider, "requests_per_call", REQUESTS_PER_CALL))
             chunk, pending = pending[:size], pending[size:]
             requests = [self._request(task, name, sent + i, rng, ctx)
                         for i, name in enumerate(chunk)]
@@ -183,14 +186,7 @@ class PromptGenerator(ABC):
                         "truncated": status == "truncated"}))
                     ctx.progress(1)
                     continue
-                if completion.failed:
-                    counts.failed += 1
-                elif status == "refusal":
-                    counts.refusals += 1
-                elif status == "empty":
-                    counts.empty += 1
-                else:
-                    counts.parse_failures += 1
+                counts.reject("failed" if completion.failed else status)
                 if extra_left > 0:
                     extra_left -= 1
                     pending.append(name)

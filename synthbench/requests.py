@@ -796,7 +796,13 @@ class RequestLayer:
 
 
 class LayeredProvider:
-    """A ``synthbench.types.Provider`` whose calls go through a ``RequestLayer``."""
+    """A ``synthbench.types.Provider`` whose calls go through a ``RequestLayer``.
+
+    ``requests_per_call`` tells generators to hand over many requests at once: the layer
+    keeps the in-flight count and rate limits, and a small call would idle at its slowest
+    request. A constant, so it never changes which requests a cell sends."""
+
+    requests_per_call = 1024
 
     def __init__(self, layer: RequestLayer, capabilities: frozenset[str],
                  provenance: Mapping[str, Any] | None = None) -> None:

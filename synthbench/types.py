@@ -221,6 +221,13 @@ class GenerationCounts:
     shortfall: int = 0
     failed: int = 0  # requests the provider never answered (every retry failed)
 
+    def reject(self, reason: str) -> None:
+        """Count one completion that gave no text under its reason: ``refusal``, ``empty``,
+        ``parse_failure`` or ``failed``."""
+        name = {"refusal": "refusals", "empty": "empty", "parse_failure": "parse_failures",
+                "failed": "failed"}[reason]
+        setattr(self, name, getattr(self, name) + 1)
+
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from synthbench.data import TaskData, load_task_data
+from synthbench.plugins import Plugins, load_plugins
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -31,3 +34,15 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not os.environ.get("SYNTHBENCH_CACHE_DIR"):
         os.environ["SYNTHBENCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("synthbench-cache"))
     return Path(os.environ["SYNTHBENCH_CACHE_DIR"])
+
+
+@pytest.fixture(scope="session")
+def plugins() -> Plugins:
+    """Every installed plugin, loaded once."""
+    return load_plugins()
+
+
+@pytest.fixture(scope="session")
+def sst2_data(plugins: Plugins, shared_data: Path) -> TaskData:
+    """SST-2's real train and test splits from the shared data."""
+    return load_task_data(plugins.tasks.get("sst2"), shared_data)

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from synthbench.baselines import LlmFewShot, make_baseline, parse_label
-from synthbench.data import TaskData, load_task_data
+from synthbench.data import TaskData
 from synthbench.leaderboard import break_even, build, to_markdown
-from synthbench.plugins import Plugins, load_plugins
+from synthbench.plugins import Plugins
 from synthbench.runner import Runner, RunSettings, make_configs
 from synthbench.testing import MockProvider
 from synthbench.types import (
@@ -29,13 +29,8 @@ from synthbench.types import (
 
 
 @pytest.fixture(scope="module")
-def plugins() -> Plugins:
-    return load_plugins()
-
-
-@pytest.fixture(scope="module")
-def sst2(plugins: Plugins, shared_data: Path) -> TaskData:
-    return load_task_data(plugins.tasks.get("sst2"), shared_data)
+def sst2(sst2_data: TaskData) -> TaskData:
+    return sst2_data
 
 
 class Knower:

@@ -19,7 +19,7 @@ from synthbench.cli import _generator_grid, main
 from synthbench.data import TaskData, balanced_quota, load_task_data
 from synthbench.models import resolve_model
 from synthbench.plugins import load_plugins
-from synthbench.testing import MockProvider
+from synthbench.testing import MockProvider, RecordingProvider
 from synthbench.types import Message, Provider, Task
 from synthbench_generators.attributed import Attributed, read_values
 from synthbench_generators.diversity import MORE_DIVERSE, DiversityPrompt
@@ -39,39 +39,6 @@ def sst2(shared_data: Path) -> tuple[Task, TaskData]:
 def local() -> Provider:
     """The embedded SmolLM2-135M through the plugin registry, as ``--model local`` builds it."""
     return resolve_model(load_plugins(), "local")
-
-
-class Spy:
-    """Passes requests to a real provider unchanged and keeps a copy of each."""
-
-    def __init__(self, inner: Provider) -> None:
-        self.inner = inner
-        self.requests: list[GenerationRequest] = []
-        self.completions: list[Completion] = []
-
-    @property
-    def answers(self) -> list[str]:
-        return [c.text for c in self.completions]
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.inner.capabilities
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
-
-    def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
-        self.requests += requests
-        completions = self.inner.complete(requests)
-        self.completions += completions
-        return completions
-
-    def tokenize(self, text: str) -> list[int]:
-        return self.inner.tokenize(text)  # type: ignore[attr-defined, no-any-return]
 
 
 class WordBiasMock(MockProvider):
@@ -175,7 +142,7 @@ def test_logit_suppression_lowers_the_share_of_suppressed_tokens(sst2: Any,
     first. Sent again without it (same prompts, same seeds), the suppressed tokens are far
     more frequent than with it."""
     task, data = sst2
-    spy = Spy(local)
+    spy = RecordingProvider(local)
     outcome = LogitSuppression(batch=4, max_tokens=TOKENS).generate(ctx_for(task, data, spy, 8))
     assert outcome.counts.requests_sent >= 8 and outcome.counts.kept >= 6
     assert all(r.logit_bias == () for r in spy.requests[:4])
@@ -219,7 +186,7 @@ def assert_growing_conversations(requests: Sequence[GenerationRequest], outcome:
 def test_diversity_prompt_sends_the_growing_conversation_to_the_real_model(
         sst2: Any, local: Provider) -> None:
     task, data = sst2
-    spy = Spy(local)
+    spy = RecordingProvider(local)
     outcome = DiversityPrompt(max_tokens=TOKENS).generate(ctx_for(task, data, spy, 6))
     assert outcome.counts.kept >= 4
     assert outcome.counts.kept + outcome.counts.shortfall == 6
@@ -394,7 +361,7 @@ def test_example_seeding_counts_every_item_of_a_list(sst2: Any) -> None:
 
 def test_example_seeding_on_the_real_model(sst2: Any, local: Provider) -> None:
     task, data = sst2
-    spy = Spy(local)
+    spy = RecordingProvider(local)
     outcome = ExampleSeeding(items_per_call=2, max_tokens=TOKENS, retry_budget=0.5).generate(
         ctx_for(task, data, spy, 4))
     counts = outcome.counts
@@ -461,7 +428,7 @@ def test_read_values_cleans_a_list_reply() -> None:
 
 def test_attributed_asks_the_real_model_for_attributes_once(sst2: Any, local: Provider) -> None:
     task, data = sst2
-    spy = Spy(local)
+    spy = RecordingProvider(local)
     outcome = Attributed(values=3, max_tokens=TOKENS).generate(ctx_for(task, data, spy, 4))
     meta = outcome.meta["attributed"]
     assert meta["source"] == "llm" and meta["requests"] == 2
@@ -496,7 +463,7 @@ def test_logit_suppression_sends_the_bias_through_the_openai_sdk(
         monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
         provider = resolve_model(load_plugins(), "openai/gpt-4o-mini")
         assert Capability.TOKENIZE in provider.capabilities, "bundled encoding, offline"
-        spy = Spy(provider)
+        spy = RecordingProvider(provider)
         outcome = LogitSuppression(batch=2).generate(ctx_for(task, data, spy, 4))
         bodies = [r.body for r in server.log if r.path.endswith("/chat/completions")]
     assert outcome.counts.kept == 4 and len(bodies) == 4

@@ -16,7 +16,7 @@ from synthbench.cli import _curations, main
 from synthbench.data import TaskData, load_task_data
 from synthbench.embeddings import default_embedder
 from synthbench.leaderboard import generator_labels
-from synthbench.plugins import Plugins, load_plugins
+from synthbench.plugins import Plugins
 from synthbench.runner import ORACLE_CLASSIFIER, Runner, RunSettings, make_configs
 from synthbench.store import CURATED, CURATION, GENERATION, SYNTHETIC, config_hash
 from synthbench.testing import MockProvider
@@ -36,13 +36,8 @@ from synthbench_interventions.oos_filter import parse_verdict
 
 
 @pytest.fixture(scope="module")
-def plugins() -> Plugins:
-    return load_plugins()
-
-
-@pytest.fixture(scope="module")
-def sst2(plugins: Plugins, shared_data: Path) -> TaskData:
-    return load_task_data(plugins.tasks.get("sst2"), shared_data)
+def sst2(sst2_data: TaskData) -> TaskData:
+    return sst2_data
 
 
 @pytest.fixture(scope="module")

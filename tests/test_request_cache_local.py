@@ -20,7 +20,7 @@ import pytest
 from synthbench.cached_provider import CachedProvider
 from synthbench.generation import REQUESTS_PER_CALL
 from synthbench.requests import LayerSettings
-from synthbench.testing import MockProvider
+from synthbench.testing import MockProvider, RecordingProvider
 from synthbench.types import (
     Completion,
     ContinuationScorer,
@@ -34,29 +34,6 @@ from synthbench_local import folder_fingerprint, hf_provider, local_provider, we
 from synthbench_local.embedded import GGUF_SHA256, converted_dir
 
 SYNTHBENCH = str(Path(sys.executable).parent / "synthbench")
-
-
-class Counting:
-    """Passes every call to a real provider and records the requests of each call."""
-
-    def __init__(self, inner: Provider) -> None:
-        self.inner = inner
-        self.calls: list[list[GenerationRequest]] = []
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.inner.capabilities
-
-    def describe(self) -> dict[str, object]:
-        return self.inner.describe()
-
-    def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
-        self.calls.append(list(requests))
-        return self.inner.complete(requests)
 
 
 def ask(text: str, seed: int, sample_index: int = 0, max_tokens: int = 8) -> GenerationRequest:
@@ -93,9 +70,9 @@ def local(database: Path) -> Iterator[CachedProvider]:
 
 
 def wrap(local: CachedProvider, path: Path | None, weights: str | None = None
-         ) -> tuple[CachedProvider, Counting]:
+         ) -> tuple[CachedProvider, RecordingProvider]:
     """A new wrapper (own connection) over the same loaded model, counting model calls."""
-    spy = Counting(local.inner)
+    spy = RecordingProvider(local.inner)
     settings = LayerSettings(cache_path=path, use_cache=path is not None)
     return CachedProvider(spy, weights or local.identity["weights"],
                           {k: v for k, v in local.identity.items() if k != "weights"},

@@ -143,14 +143,7 @@ class DiversityPrompt(ZeroShot):
                     chat.owed -= 1
                     ctx.progress(1)
                     continue
-                if completion.failed:
-                    counts.failed += 1
-                elif status == "refusal":
-                    counts.refusals += 1
-                elif status == "empty":
-                    counts.empty += 1
-                else:
-                    counts.parse_failures += 1
+                counts.reject("failed" if completion.failed else status)
                 if extra_left > 0:
                     extra_left -= 1
                 else:

@@ -174,10 +174,7 @@ class ExampleSeeding(PromptGenerator):
                 surplus += max(0, len(results) - k)
                 for text, status in results[:k]:
                     if text is None:
-                        counts.refusals += status == "refusal"
-                        counts.empty += status == "empty"
-                        counts.parse_failures += status == "parse_failure"
-                        counts.failed += status == "failed"
+                        counts.reject(status)
                         continue
                     counts.truncated += status == "truncated"
                     fresh.append(Example(text, name, {
