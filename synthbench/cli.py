@@ -31,6 +31,10 @@ def _warn(line: str) -> None:
     print(f"synthbench: warning: {line}", file=sys.stderr)
 
 
+def _note(line: str) -> None:
+    print(f"synthbench: {line}", file=sys.stderr)
+
+
 def _split(values: Sequence[str] | None) -> list[str]:
     """Repeated and comma-separated values, in order, without duplicates."""
     out: list[str] = []
@@ -211,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
                               f"got {args.max_cost}")
     settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
                            progress=not args.no_progress, max_cost=args.max_cost)
-    runner = Runner(plugins, settings, log=_warn)
+    runner = Runner(plugins, settings, log=_note)
     if args.dry_run:
         from synthbench.dryrun import estimate, estimate_table
 
