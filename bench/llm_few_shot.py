@@ -24,24 +24,6 @@ from synthbench_local.provider import TransformersProvider
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
-def from_scratch(provider: TransformersProvider, messages: object, labels: list[str]
-                 ) -> list[float]:
-    """Each label scored by one uncached forward pass over the whole prompt + label."""
-    conversation = [{"role": m.role, "content": m.content} for m in messages]  # type: ignore[attr-defined]
-    prompt = list(provider.tokenizer.apply_chat_template(
-        conversation, add_generation_prompt=True, return_dict=True)["input_ids"])
-    scores = []
-    for label in labels:
-        ids = [*provider.tokenizer.encode(label, add_special_tokens=False),
-               provider.tokenizer.eos_token_id]
-        with torch.inference_mode():
-            logits = provider.model(input_ids=torch.tensor([prompt + ids],
-                                                    device=provider.model.device)).logits[0]
-        logp = logits.float().log_softmax(dim=-1)
-        scores.append(float(sum(logp[len(prompt) - 1 + j, t] for j, t in enumerate(ids))))
-    return scores
-
-
 def main() -> None:
     import random
 
@@ -62,7 +44,7 @@ def main() -> None:
     cached = [provider.score_continuations(m, labels) for m in prompts]
     t_cached = (time.perf_counter() - t0) / n_test
     t0 = time.perf_counter()
-    scratch = [from_scratch(provider, m, labels) for m in prompts]
+    scratch = [provider.score_continuations_uncached(m, labels) for m in prompts]
     t_scratch = (time.perf_counter() - t0) / n_test
     t0 = time.perf_counter()
     LlmFewShot(k=k, n_test=n_test, method="text").run(provider, task, data.train, sample, 0)

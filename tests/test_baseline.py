@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 from synthbench.baselines import LlmFewShot, make_baseline, parse_label
 from synthbench.data import TaskData
@@ -22,7 +21,6 @@ from synthbench.types import (
     Completion,
     ContinuationScorer,
     GenerationRequest,
-    Message,
     SynthbenchError,
     Usage,
 )
@@ -121,7 +119,7 @@ def test_real_model_scores_labels_and_answers(plugins: Plugins, sst2: TaskData) 
     scores = local.score_continuations(messages, labels)
     again = local.score_continuations(messages, labels)  # from the kept prompt cache
     assert scores == pytest.approx(again, abs=1e-4)
-    assert scores == pytest.approx(_from_scratch(local, messages, labels), abs=1e-3)
+    assert scores == pytest.approx(local.score_continuations_uncached(messages, labels), abs=1e-3)
     assert all(s < 0 for s in scores) and scores[2] < min(scores[:2])
 
     by_logprobs = baseline.run(local, task, sst2.train, sst2.test, seed=0)
@@ -133,24 +131,6 @@ def test_real_model_scores_labels_and_answers(plugins: Plugins, sst2: TaskData) 
     assert sum(by_text["predicted_counts"].values()) + by_text["unparsable"] == 4
     for result in (by_logprobs, by_text):
         assert 0 <= result["macro_f1"] <= 1 and 0 <= result["accuracy"] <= 1
-
-
-def _from_scratch(local: Any, messages: Sequence[Message], labels: Sequence[str]
-                  ) -> list[float]:
-    """Each label's log-probability from one uncached forward pass over prompt + label."""
-    conversation = [{"role": m.role, "content": m.content} for m in messages]
-    prompt = list(local.tokenizer.apply_chat_template(
-        conversation, add_generation_prompt=True, return_dict=True)["input_ids"])
-    out = []
-    for label in labels:
-        ids = [*local.tokenizer.encode(label, add_special_tokens=False),
-               local.tokenizer.eos_token_id]
-        with torch.inference_mode():
-            logits = local.model(input_ids=torch.tensor([prompt + ids],
-                                                 device=local.model.device)).logits[0]
-        logp = logits.float().log_softmax(dim=-1)
-        out.append(float(sum(logp[len(prompt) - 1 + j, t] for j, t in enumerate(ids))))
-    return out
 
 
 def test_runner_stores_the_baseline_once_per_task_and_model(

@@ -223,6 +223,24 @@ class TransformersProvider:
 
     _scoring_prefix: tuple[list[int], Any] | None = None  # see score_continuations
 
+    def score_continuations_uncached(self, messages: Sequence[Message],
+                                     continuations: Sequence[str]) -> list[float]:
+        """The reference for ``score_continuations``: each continuation (plus end-of-turn)
+        scored by one full forward pass over the chat-templated prompt, nothing cached."""
+        conversation = [{"role": m.role, "content": m.content} for m in messages]
+        prompt = list(self._tokenizer.apply_chat_template(
+            conversation, add_generation_prompt=True, return_dict=True)["input_ids"])
+        scores = []
+        for text in continuations:
+            ids = [*self._tokenizer.encode(text, add_special_tokens=False),
+                   self._tokenizer.eos_token_id]
+            with torch.inference_mode():
+                logits = self._model(input_ids=torch.tensor(
+                    [prompt + ids], device=self._model.device)).logits[0]
+            logp = logits.float().log_softmax(dim=-1)
+            scores.append(float(sum(logp[len(prompt) - 1 + j, t] for j, t in enumerate(ids))))
+        return scores
+
     def score_continuations(self, messages: Sequence[Message], continuations: Sequence[str]
                             ) -> list[float]:
         """Summed log-probability of each continuation, followed by the end-of-turn token,
