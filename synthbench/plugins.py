@@ -21,6 +21,7 @@ import pluggy
 
 from synthbench import hookspecs
 from synthbench.types import (
+    BaselineSpec,
     ClassifierSpec,
     GeneratorSpec,
     HubSource,
@@ -97,6 +98,7 @@ class Plugins:
     classifiers: Registry[ClassifierSpec] = field(default_factory=lambda: Registry("classifier"))
     interventions: Registry[InterventionSpec] = field(
         default_factory=lambda: Registry("intervention"))
+    baselines: Registry[BaselineSpec] = field(default_factory=lambda: Registry("baseline"))
     loaded: list[PluginInfo] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -147,6 +149,41 @@ def _check_spec(kind: str, spec: Any, cls: type) -> None:
     spec_id = getattr(spec, "id", "")
     if not spec_id or "/" in spec_id or "," in spec_id:
         raise SynthbenchError(f"{kind} id {spec_id!r} is empty or contains '/' or ','")
+
+
+class _Collector:
+    """The ``register`` callback of one hook call: files each value under the plugin whose
+    implementation is running, and keeps a raising implementation from stopping the rest."""
+
+    def __init__(self, hook_name: str, problem: Callable[[str, str], None]) -> None:
+        self.hook_name = hook_name
+        self.problem = problem
+        self.current: str | None = None
+        self.by_plugin: dict[str, list[Any]] = {}
+
+    def register(self, item: Any) -> None:
+        if self.current is None:
+            raise SynthbenchError("register() was called outside a synthbench hook")
+        self.by_plugin[self.current].append(item)
+
+    def attribute(self, function: Callable[..., Any], plugin: str) -> Callable[..., Any]:
+        """``function`` as pluggy calls it, attributed to ``plugin``; an exception becomes one
+        problem line and drops what that plugin registered in this hook."""
+
+        @functools.wraps(function)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.by_plugin.setdefault(plugin, [])
+            self.current = plugin
+            try:
+                return function(*args, **kwargs)
+            except Exception as exc:
+                del self.by_plugin[plugin]
+                self.problem(plugin, f"{self.hook_name} raised {type(exc).__name__}: {exc}")
+                return None
+            finally:
+                self.current = None
+
+        return call
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
@@ -227,27 +264,31 @@ def load_plugins(
          lambda s: _check_spec("classifier", s, ClassifierSpec)),
         ("synthbench_register_interventions", result.interventions,
          lambda s: _check_spec("intervention", s, InterventionSpec)),
+        ("synthbench_register_baselines", result.baselines,
+         lambda s: _check_spec("baseline", s, BaselineSpec)),
     ]
     failed: set[str] = set()
+
+    def hook_problem(plugin: str, message: str) -> None:
+        failed.add(plugin)
+        problem(infos[plugin], message)
+
     for hook_name, registry, check in kinds:
+        collector = _Collector(hook_name, hook_problem)
         caller = getattr(pm.hook, hook_name)
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-            info = infos[impl.plugin_name]
-            pending: list[Any] = []
-            try:
-                impl.function(register=pending.append)
-            except Exception as exc:
-                problem(info, f"{hook_name} raised {type(exc).__name__}: {exc}")
-                failed.add(info.name)
-                continue
-            for item in pending:
+        for impl in caller.get_hookimpls():
+            if not (impl.hookwrapper or impl.wrapper):
+                impl.function = collector.attribute(impl.function, impl.plugin_name)
+        caller(register=collector.register)
+        for name, items in sorted(collector.by_plugin.items()):
+            for item in items:
                 try:
                     check(item)
                 except Exception as exc:  # malformed values must not reach the registry
-                    problem(info, str(exc) if isinstance(exc, SynthbenchError)
+                    problem(infos[name], str(exc) if isinstance(exc, SynthbenchError)
                             else f"registered a malformed value: {type(exc).__name__}: {exc}")
                     continue
-                registry.add(item.id, item, info)
+                registry.add(item.id, item, infos[name])
 
     for name, info in sorted(infos.items()):
         if name not in failed and not any(p.name == name for p in result.loaded):

@@ -15,8 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from synthbench import ClassifierSpec, hookimpl
-from synthbench.embeddings import DEFAULT_EMBEDDER, default_embedder
+from synthbench import DEFAULT_EMBEDDER, ClassifierSpec, default_embedder, hookimpl
 
 
 class SentenceEmbeddings(TransformerMixin, BaseEstimator):  # type: ignore[misc]

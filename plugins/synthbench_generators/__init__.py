@@ -17,11 +17,13 @@ from synthbench import (
     GeneratorSpec,
     Label,
     Message,
+    PromptGenerator,
     SynthbenchError,
     Task,
+    examples_of,
     hookimpl,
+    word_cap,
 )
-from synthbench.generation import PromptGenerator, examples_of, word_cap
 
 IMITATE = ("You should imitate the example I have provided, but you cannot simply modify or "
            "rewrite the example I have given.")
@@ -91,10 +93,12 @@ def synthbench_register_generators(register: Callable[[GeneratorSpec], None]) ->
 
     register(GeneratorSpec("diversity_prompt", DiversityPrompt,
                            "Li et al.: one conversation per label, asking for more diverse "
-                           "data after every `every` texts (multi-turn, sequential)"))
+                           "data after every `every` texts (multi-turn, sequential)",
+                           requires=DiversityPrompt.requires))
     register(GeneratorSpec("logit_suppression", LogitSuppression,
                            "Chung et al.: zero-shot with a logit bias against the 100 most "
-                           "generated tokens, updated after every batch (needs logit_bias)"))
+                           "generated tokens, updated after every batch (needs logit_bias)",
+                           requires=LogitSuppression.requires))
     register(GeneratorSpec("example_seeding", ExampleSeeding,
                            "Chung et al.: Prompt A with one example per label, 18 real seeds "
                            "first, then generated ones; items_per_call texts a call"))

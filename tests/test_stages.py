@@ -1,0 +1,124 @@
+"""Each stage of a cell on its own, on typed values: the mock provider for speed, real task
+data, real scikit-learn, the real embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synthbench.plugins import Plugins
+from synthbench.run import RunSettings, Workspace, make_configs, stages
+from synthbench.testing import MockProvider
+from synthbench.types import (
+    CellConfig,
+    ClassifierResult,
+    CurationRecord,
+    Example,
+    GenerationRecord,
+    Price,
+    Usage,
+)
+
+
+@pytest.fixture
+def workspace(plugins: Plugins, shared_data: Path, tmp_path: Path) -> Workspace:
+    return Workspace(plugins, RunSettings(out=tmp_path, data_dir=shared_data, progress=False))
+
+
+def config(plugins: Plugins, **extra: object) -> CellConfig:
+    [made] = make_configs(plugins, models=["mock/stages"], tasks=["trec"],
+                          generators=["zero_shot"], params={}, n=24, seeds=[3],
+                          classifiers=["tfidf_lr"], oracle_size=200, **extra)  # type: ignore
+    return made
+
+
+def test_generate_returns_typed_texts_stores_them_and_reuses_them(
+        workspace: Workspace, plugins: Plugins) -> None:
+    cell = config(plugins)
+    folder, key = workspace.locate(cell)
+    generated = stages.generate(workspace, cell, folder, key)
+    assert isinstance(generated.record, GenerationRecord)
+    assert len(generated.examples) == generated.record.counts["kept"] == 24
+    assert generated.record.generation_key == key
+    assert generated.record.served_models == ("mock/stages",)
+    assert generated.record.tokens.output_tokens > 0
+    assert stages.generation_stored(folder, key)
+    mock = workspace.provider("mock/stages")
+    assert isinstance(mock, MockProvider)
+    sent = len(mock.requests)
+    again = stages.generate(workspace, cell, folder, key)
+    assert len(mock.requests) == sent, "stored texts were generated again"
+    assert [e.text for e in again.examples] == [e.text for e in generated.examples]
+    assert again.record == generated.record
+
+
+def test_curate_records_each_step_and_passes_through_without_interventions(
+        workspace: Workspace, plugins: Plugins) -> None:
+    plain = config(plugins)
+    texts = (Example("the same text about cities", "LOC"),
+             Example("the same text about cities", "LOC"),
+             Example("who wrote the book", "HUM"))
+    untouched = stages.curate(workspace, plain, texts, *workspace.locate(plain))
+    assert untouched.examples == texts and untouched.record is None
+    deduped = config(plugins, curations=[[("dedup", {})]])
+    folder, key = workspace.locate(deduped)
+    curated = stages.curate(workspace, deduped, texts, folder, key)
+    assert isinstance(curated.record, CurationRecord)
+    assert [e.text for e in curated.examples] == [texts[0].text, texts[2].text]
+    assert (curated.record.n_raw, curated.record.n_curated) == (3, 2)
+    assert [s["id"] for s in curated.record.steps] == ["dedup"]
+
+
+def test_score_fits_on_synthetic_and_real_alike(workspace: Workspace,
+                                                plugins: Plugins) -> None:
+    cell = config(plugins)
+    data = workspace.task_data(workspace.task("trec"))
+    real = stages.real_sample(workspace.task("trec"), data, cell)
+    assert len(real) == 24
+    result = stages.score(workspace, "tfidf_lr", cell, real, real)
+    assert isinstance(result, ClassifierResult)
+    assert result.synthetic.n_train == result.real.n_train == 24
+    assert result.synthetic.macro_f1 == result.real.macro_f1 and result.utility == 1.0
+    one_label = [Example(f"text number {i}", "LOC") for i in range(5)]
+    degenerate = stages.score(workspace, "tfidf_lr", cell, one_label, real)
+    assert degenerate.synthetic.error is not None and degenerate.synthetic.macro_f1 is None
+    assert degenerate.utility is None
+
+
+def test_measure_gives_the_data_metrics(workspace: Workspace, plugins: Plugins) -> None:
+    cell = config(plugins)
+    data = workspace.task_data(workspace.task("trec"))
+    real = stages.real_sample(workspace.task("trec"), data, cell)
+    leaked = [Example(data.test[0].text, data.test[0].label), *real[:10]]
+    measured = stages.measure(workspace, cell, leaked, real)
+    assert (measured.n_synthetic, measured.n_real, measured.n_test) == (11, 24, len(data.test))
+    metrics = measured.metrics
+    assert 0 < (metrics.synthetic_diversity.remote_clique or 0) < 1.5
+    assert metrics.leakage["share"] == pytest.approx(1 / 11)
+    assert metrics.label_accuracy.value is not None and "200" in metrics.label_accuracy.oracle
+    assert 0 < metrics.label_accuracy.oracle_test_macro_f1 <= 1
+
+
+def test_a_baseline_runs_once_and_is_reused(workspace: Workspace, plugins: Plugins) -> None:
+    cell = config(plugins, baselines=[("llm_few_shot", {"k": 2, "n_test": 6})])
+    first = stages.run_baseline(workspace, cell, "llm_few_shot", {"k": 2, "n_test": 6})
+    mock = workspace.provider("mock/stages")
+    assert isinstance(mock, MockProvider)
+    sent = len(mock.requests)
+    assert sent == 6 and first.id == "llm_few_shot" and first.params["k"] == 2
+    again = stages.run_baseline(workspace, cell, "llm_few_shot", {"k": 2, "n_test": 6})
+    assert again == first and len(mock.requests) == sent
+
+
+def test_cost_is_the_stated_price_of_the_tokens() -> None:
+    price = Price(2.0, 8.0, 1.0, "test")
+    record = GenerationRecord(
+        "k", {"id": "g", "params": {}}, {"price_per_million_tokens": price.as_dict(),
+                                         "request_mode": "batch"}, (), {}, {},
+        {"input_tokens": 1_000_000, "output_tokens": 500_000, "cached_input_tokens": 0})
+    cost = stages.cost_of(record)
+    assert cost.usd == pytest.approx(price.cost(Usage(1_000_000, 500_000), batch=True))
+    assert cost.usd == pytest.approx((2.0 + 4.0) / 2) and cost.batch_discount is True
+    unpriced = stages.cost_of(GenerationRecord("k", {}, {}, (), {}, {}, {"output_tokens": 5}))
+    assert unpriced.usd is None and unpriced.output_tokens == 5
