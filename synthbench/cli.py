@@ -1,7 +1,7 @@
 """The ``synthbench`` command: run / list / leaderboard / validate / recheck.
 
-Thin: parses, calls, prints. Every user error is one line on stderr and a non-zero exit (2 for bad usage, 1 otherwise);
-``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
+Thin: parses, calls, prints. Every user error is one line on stderr and a non-zero exit (2 for
+bad usage, 1 otherwise); ``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
 """
 
 from __future__ import annotations

@@ -83,17 +83,36 @@ def _rho(row: Mapping[str, Any], values: Mapping[str, float], stored: str) -> fl
     return float(stats.spearmanr(x, y).statistic)
 
 
+def _tasks(row: Mapping[str, Any], values: Mapping[str, float]) -> list[str]:
+    """The row's tasks that have a utility and a subjectivity value, in subjectivity order."""
+    return sorted((t for t in row["per_task"] if t in values
+                   and row["per_task"][t].get("utility") is not None),
+                  key=lambda t: (values[t], t))
+
+
+def _rho_tag(row: Mapping[str, Any], declared: Mapping[str, float],
+             measured: Mapping[str, float]) -> str:
+    """The legend's rho: declared, and measured when tasks carry measured values."""
+    rhos = [_rho(row, declared, "spearman_rho")]
+    if measured:
+        rhos.append(_rho(row, measured, "measured_spearman_rho"))
+    if all(r is None for r in rhos):
+        count = len(_tasks(row, declared))
+        return f"ρ n/a: {count} task{'' if count == 1 else 's'}"
+    shown = ["n/a" if r is None else f"{r:.2f}" for r in rhos]
+    return f"ρ = {shown[0]}" if not measured else \
+        f"ρ = {shown[0]} declared, {shown[1]} measured"
+
+
 def _scatter_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], values: Mapping[str, float],
-                   rho_key: str, several_n: bool, title: str) -> None:
+                   labels: Sequence[str | None], title: str) -> None:
     ax.set_title(title, loc="left", fontsize=9.5)
     ax.set_xlabel("task subjectivity (0 = most objective)")
     ax.set_ylabel("utility (synthetic F1 / real F1)")
     ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
     spread = 0.012
-    for index, row in enumerate(rows):
-        tasks = sorted((t for t in row["per_task"] if t in values
-                        and row["per_task"][t].get("utility") is not None),
-                       key=lambda t: (values[t], t))
+    for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
+        tasks = _tasks(row, values)
         if not tasks:
             continue
         dodge = (index - (len(rows) - 1) / 2) * spread / max(1, len(rows) / 8)
@@ -103,13 +122,9 @@ def _scatter_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], values: Mapping[
                         for i, t in enumerate(tasks)])
         high = np.array([(row["per_task"][t]["ci"] or [y[i], y[i]])[1] - y[i]
                          for i, t in enumerate(tasks)])
-        rho = _rho(row, values, rho_key)
-        tag = f"ρ = {rho:.2f}" if rho is not None else f"ρ n/a ({len(tasks)} task"
-        tag += "" if rho is not None else ("s)" if len(tasks) != 1 else ")")
         colour = _colour(index)
         ax.plot(x, y, color=colour, linestyle="none", alpha=0.85,
-                marker=MARKERS[index % len(MARKERS)], markersize=4.5,
-                label=f"{series_label(row, several_n)} ({tag})")
+                marker=MARKERS[index % len(MARKERS)], markersize=4.5, label=label)
         if np.any(low > 0) or np.any(high > 0):
             ax.errorbar(x, y, yerr=[low, high], fmt="none", ecolor=colour, elinewidth=0.9,
                         capsize=2)
@@ -146,10 +161,11 @@ def scatter_figure(board: Mapping[str, Any], classifier: str) -> Figure:
     fig.suptitle(f"Utility against task subjectivity — downstream classifier {classifier}",
                  x=0.06, ha="left", fontsize=11)
     left, right = fig.subplots(1, 2)
-    _scatter_panel(left, rows, declared, "spearman_rho", several_n, "declared subjectivity")
+    labels = [f"{series_label(row, several_n)} ({_rho_tag(row, declared, measured)})"
+              for row in rows]
+    _scatter_panel(left, rows, declared, labels, "declared subjectivity")
     if measured:
-        _scatter_panel(right, rows, measured, "measured_spearman_rho", several_n,
-                       "measured subjectivity")
+        _scatter_panel(right, rows, measured, [None] * len(rows), "measured subjectivity")
     else:
         _not_measured(right)
     handles, labels = left.get_legend_handles_labels()
