@@ -1,7 +1,7 @@
-"""The ``synthbench`` command: run / list / leaderboard. Thin: parses, calls, prints.
+"""The ``synthbench`` command: run / list / leaderboard / validate / recheck.
 
-Every user error is one line on stderr and a non-zero exit (2 for bad usage, 1 otherwise);
-``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
+Thin: parses, calls, prints. Every user error is one line on stderr and a non-zero exit (2 for
+bad usage, 1 otherwise); ``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
 """
 
 from __future__ import annotations
@@ -95,6 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
                            help="rebuild leaderboard/ from the results directory alone")
     board.add_argument("--results", default="results", help="results directory (default results/)")
     board.add_argument("--out", default="leaderboard", help="where to write (default leaderboard/)")
+    board.add_argument("--data-dir", help="real task data (DIR/<task>/train.jsonl) for the "
+                       "page's real example texts; without it the page shows none")
+    board.add_argument("--diff", metavar="BASE_JSON", help="also print, as Markdown, the rows "
+                       "new or changed against this earlier leaderboard.json")
+    check = sub.add_parser("validate", help="check a submitted results folder")
+    check.add_argument("results", help="results folder (with cells/)")
+    check.add_argument("--base", help="the results folder before the submission: no existing "
+                       "cell may be deleted or changed")
+    check.add_argument("--sample", type=int, default=3,
+                       help="cells whose Remote-Clique is recomputed with the embedder (default 3)")
+    again = sub.add_parser("recheck", help="fail if fresh utilities leave their recorded interval")
+    again.add_argument("fresh", help="results folder of the fresh run")
+    again.add_argument("--against", required=True, help="recorded results folder")
+    again.add_argument("--tolerance", type=float, default=0.05,
+                       help="slack around the recorded interval, in utility (default 0.05)")
     return parser
 
 
@@ -218,17 +233,55 @@ def _leaderboard(args: argparse.Namespace) -> int:
     results = Path(args.results)
     if not results.is_dir():
         raise SynthbenchError(f"results directory {str(results)!r} does not exist")
+    base = None
+    if args.diff:
+        from synthbench.store import read_json
+
+        base = read_json(Path(args.diff))  # read first: it may be the file being rebuilt
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None and not data_dir.is_dir():
+        raise SynthbenchError(f"--data-dir {args.data_dir!r} is not a directory")
     json_path, md_path, count = rebuild(results, Path(args.out),
-                                        BreakEvenKeys.of(_plugins(args)))
-    print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}")
+                                        BreakEvenKeys.of(_plugins(args)), data_dir)
+    print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}, "
+          f"{Path(args.out) / 'index.html'}", file=sys.stderr if base is not None else sys.stdout)
+    if base is not None:
+        from synthbench.report.tables import diff_markdown
+        from synthbench.store import read_json
+
+        print(diff_markdown(base, read_json(json_path)))
     return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from synthbench.validate import format_problems, summary, validate
+
+    base = Path(args.base) if args.base else None
+    report = validate(Path(args.results), base, args.sample)
+    if report.problems:
+        print(format_problems(report.problems), file=sys.stderr)
+        print(f"synthbench: {len(report.problems)} problem(s) in {args.results}", file=sys.stderr)
+        return 1
+    print(summary(report, base))
+    return 0
+
+
+def _recheck(args: argparse.Namespace) -> int:
+    from synthbench.validate import recheck
+
+    lines, compared = recheck(Path(args.fresh), Path(args.against), args.tolerance)
+    for line in lines:
+        print(f"synthbench: out of interval: {line}", file=sys.stderr)
+    print(f"{compared - len(lines)} of {compared} fresh utilities within their recorded interval")
+    return 1 if lines else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    commands = {"run": _run, "list": _list, "leaderboard": _leaderboard}
+    commands = {"run": _run, "list": _list, "leaderboard": _leaderboard,
+                "validate": _validate, "recheck": _recheck}
     try:
         return commands[args.command](args)
     except SynthbenchError as exc:

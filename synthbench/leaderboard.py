@@ -85,6 +85,12 @@ def generator_labels(configs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     return labels
 
 
+def cell_generators(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Each record's cell name -> the generator label its board row shows."""
+    labels = generator_labels([r["config"] for r in records])
+    return {str(r["cell"]): labels[_params_key(r["config"])] for r in records}
+
+
 def _varying(variants: Sequence[Mapping[str, Any]]) -> list[str]:
     keys = sorted({k for params in variants for k in params})
     return [k for k in keys if len({json.dumps(p.get(k), sort_keys=True)
@@ -345,15 +351,21 @@ def break_even_table(rows: Sequence[Mapping[str, Any]], reference: str, fmt: str
     return text
 
 
-def rebuild(results: Path, out: Path, keys: BreakEvenKeys = BreakEvenKeys()
-            ) -> tuple[Path, Path, int]:
-    """Read every finished cell under ``results`` and write ``leaderboard.{json,md}`` in ``out``."""
-    records = [record for _, record in iter_results(results)]
-    board = build(records, keys)
+def rebuild(results: Path, out: Path, keys: BreakEvenKeys = BreakEvenKeys(),
+            data_dir: Path | None = None) -> tuple[Path, Path, int]:
+    """Read every finished cell under ``results`` and write ``leaderboard.{json,md}`` in ``out``,
+    with the CSV, plots and web page of ``synthbench.report`` (real example texts on the page
+    only from ``data_dir``, when given)."""
+    from synthbench.report import write_products
+
+    cells = [(path.parent, record) for path, record in iter_results(results)]
+    board = build([record for _, record in cells], keys)
     json_path, md_path = out / "leaderboard.json", out / "leaderboard.md"
     atomic_write_text(json_path, json.dumps(board, indent=2, sort_keys=True) + "\n")
     atomic_write_text(md_path, to_markdown(board, keys))
-    return json_path, md_path, len(records)
+    write_products(board, [(folder, record.to_json()) for folder, record in cells], out,
+                   data_dir)
+    return json_path, md_path, len(cells)
 
 
 def summary_table(records: Sequence[CellRecord]) -> str:
