@@ -175,6 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
                            help="rebuild leaderboard/ from the results directory alone")
     board.add_argument("--results", default="results", help="results directory (default results/)")
     board.add_argument("--out", default="leaderboard", help="where to write (default leaderboard/)")
+
+    export = sub.add_parser("export", parents=[common], help="write cells' texts as a Hugging "
+                            "Face dataset (DatasetDict on disk + Parquet) with a dataset card")
+    export.add_argument("results", help="results directory, or one cell folder")
+    export.add_argument("--cell", action="append", default=[], metavar="NAME",
+                        help="cell folder name to export; repeat (default: every cell)")
+    export.add_argument("--out", required=True, help="folder to write the dataset into")
+    export.add_argument("--data-dir", help="offline task data, to read the real data's licence "
+                        "from <task>/meta.json (default $SYNTHBENCH_DATA_DIR)")
+    export.add_argument("--license", default="unknown",
+                        help="licence id for the card's metadata (default unknown)")
+    export.add_argument("--push-to-hub", metavar="REPO",
+                        help="also upload to this Hugging Face dataset repo (token: $HF_TOKEN)")
+    export.add_argument("--private", action="store_true", help="create the hub repo private")
     return parser
 
 
@@ -304,11 +318,27 @@ def _leaderboard(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from synthbench.export import export_cells, push_to_hub
+
+    data_dir = args.data_dir or os.environ.get("SYNTHBENCH_DATA_DIR")
+    out = Path(args.out)
+    cells = export_cells(Path(args.results), out, _split(args.cell),
+                         Path(data_dir) if data_dir else None, args.license)
+    curated = sum(c.curated for c in cells)
+    print(f"exported {len(cells)} cell(s), {sum(c.rows for c in cells)} texts"
+          + (f" ({curated} curated)" if curated else "") + f" to {out}/ (README.md, data/*/"
+          "train.parquet, arrow/*)")
+    if args.push_to_hub:
+        print(f"pushed to {push_to_hub(out, args.push_to_hub, private=args.private)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
-    commands = {"run": _run, "list": _list, "leaderboard": _leaderboard}
+    commands = {"run": _run, "list": _list, "leaderboard": _leaderboard, "export": _export}
     try:
         return commands[args.command](args)
     except SynthbenchError as exc:
