@@ -115,13 +115,24 @@ def _seeds(values: Sequence[str] | None) -> list[int]:
     return seeds
 
 
+def _plugin_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The plugin options, accepted before the command (``synthbench -p mytask run``, dests
+    prefixed ``pre_``) and after it; ``_plugins`` merges both."""
+    parser.add_argument("-p", dest=f"{prefix}plugin_args", action="append", default=[],
+                        metavar="NAME", help="load plugin module NAME (also ./NAME.py), or "
+                        "block a plugin with no:NAME")
+    parser.add_argument("--strict", dest=f"{prefix}strict", action="store_true",
+                        help="fail when any plugin fails to load")
+    parser.add_argument("--no-local-plugins", dest=f"{prefix}no_local_plugins",
+                        action="store_true", help="do not load ./synthbench_plugins.py and "
+                        "./synthbench_plugins/*.py")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("-p", dest="plugin_args", action="append", default=[], metavar="NAME",
-                        help="load plugin module NAME, or block a plugin with no:NAME")
-    common.add_argument("--strict", action="store_true",
-                        help="fail when any plugin fails to load")
+    _plugin_options(common)
     parser = _Parser(prog="synthbench", description=__doc__.splitlines()[0] if __doc__ else "")
+    _plugin_options(parser, prefix="pre_")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="generate, train, test, measure, store")
@@ -193,9 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _plugins(args: argparse.Namespace) -> Plugins:
-    modules = [p for p in args.plugin_args if not p.startswith("no:")]
-    blocked = [p[3:] for p in args.plugin_args if p.startswith("no:")]
-    return load_plugins(modules, blocked, strict=args.strict, warn=_warn)
+    given = [*args.pre_plugin_args, *args.plugin_args]
+    modules = [p for p in given if not p.startswith("no:")]
+    blocked = [p[3:] for p in given if p.startswith("no:")]
+    return load_plugins(modules, blocked, strict=args.strict or args.pre_strict, warn=_warn,
+                        local_plugins=not (args.no_local_plugins or args.pre_no_local_plugins))
 
 
 def _run(args: argparse.Namespace) -> int:
