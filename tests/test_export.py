@@ -44,6 +44,12 @@ def test_export_reads_back_with_datasets_and_card_matches_records(
         results: Path, tmp_path: Path, shared_data: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "export"
+    # figures newer records may carry (naturalness, N_eq) go into the card when present
+    path = results / "cells" / CURATED / "result.json"
+    extended = json.loads(path.read_text())
+    extended["metrics"]["naturalness"] = {"judge": "test", "mean": 0.42}
+    extended["classifiers"]["tfidf_lr"]["n_eq"] = 17.5
+    path.write_text(json.dumps(extended))
     code = main(["export", str(results), "--cell", PLAIN, "--cell", CURATED, "--out", str(out),
                  "--data-dir", str(shared_data)])
     assert code == 0
@@ -95,6 +101,10 @@ def test_export_reads_back_with_datasets_and_card_matches_records(
         assert figures["label_accuracy"] == metrics["label_accuracy"]["value"]
         assert figures["diversity"] == metrics["diversity"]["synthetic"]
         assert figures["leakage"]["share"] == metrics["leakage"]["share"]
+    assert cells[CURATED]["figures"]["naturalness"] == {"judge": "test", "mean": 0.42}
+    assert cells[CURATED]["figures"]["classifiers"]["tfidf_lr"]["n_eq"] == 17.5
+    assert "naturalness" not in cells[PLAIN]["figures"]
+    assert "| tfidf_lr | 0.372 | 17.500 |" in card.text and "naturalness {" in card.text
     assert cells[PLAIN]["real_data"]["real_examples_in_prompts"] is True  # few_shot
     assert cells[CURATED]["texts"].startswith("curated")
     assert cells[CURATED]["interventions"][0]["id"] == "oos_filter"
@@ -108,6 +118,9 @@ def test_whole_grid_export_and_bad_input(results: Path, tmp_path: Path,
     assert main(["export", str(results), "--out", str(out)]) == 0
     assert sorted(p.name for p in (out / "data").iterdir()) == sorted([PLAIN, CURATED, PARENT])
     assert main(["export", str(results), "--out", str(out)]) == 0  # an export is replaced
+    one = tmp_path / "one"
+    assert main(["export", str(results / "cells" / CURATED), "--out", str(one)]) == 0
+    assert [p.name for p in (one / "data").iterdir()] == [CURATED]
     capsys.readouterr()
     assert main(["export", str(results), "--cell", "nope", "--out", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err

@@ -126,6 +126,9 @@ def test_synthbench_plugins_file_loads_by_itself_and_can_be_turned_off(
     (cell,) = (work / "results" / "cells").iterdir()
     texts = [json.loads(x)["text"] for x in (cell / "synthetic.jsonl").read_text().splitlines()]
     assert len(texts) == 12 and all(t == t.upper() for t in texts)
+    provenance = json.loads((cell / "result.json").read_text())["provenance"]["plugins"]
+    assert {"name": "synthbench_plugins", "distribution": "local file (working directory)",
+            "version": "", "error": None} in provenance
     for off in (["--no-local-plugins"], ["-p", "no:synthbench_plugins"]):
         listed = synthbench(tmp_path, work, *off, "list", "plugins")
         assert listed.returncode == 0 and "synthbench_plugins" not in listed.stdout
