@@ -182,8 +182,8 @@ class CellStore:
 
         unknown = set(settings) - set(CELL_DEFAULTS)
         if unknown:
-            raise pytest.UsageError(f"synthbench_cell: unknown setting(s) {sorted(unknown)}; "
-                                    f"known: task, {', '.join(CELL_DEFAULTS)}")
+            pytest.fail(f"synthbench_cell: unknown setting(s) {sorted(unknown)}; known: task, "
+                        f"{', '.join(CELL_DEFAULTS)}", pytrace=False)
         values = {**CELL_DEFAULTS, **settings}
         try:
             config = self._config(task, **values)

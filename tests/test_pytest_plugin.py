@@ -136,14 +136,18 @@ def test_paid_provider_needs_the_opt_in(pytester: pytest.Pytester, shared_data: 
 
         def test_no_marker(synthbench_cell):
             pass
+
+        def test_typo(synthbench_cells):
+            synthbench_cells.get(task="trec", modle="mock/echo")
     """)
     args = [*_plugin_args(), f"--synthbench-data-dir={shared_data}"]
     refused = pytester.runpytest_subprocess(*args)
-    refused.assert_outcomes(errors=2)  # fixture failures are setup errors
+    refused.assert_outcomes(errors=2, failed=1)  # fixture failures are setup errors
     refused.stdout.fnmatch_lines([
         "*synthbench cell relation_classification__openai--gpt-4o-mini__zero_shot__s0__* is "
         "not in * and openai/gpt-4o-mini is a paid provider: pass --synthbench-allow-paid*",
-        "*the synthbench_cell fixture needs @pytest.mark.synthbench_cell(task=...*"])
+        "*the synthbench_cell fixture needs @pytest.mark.synthbench_cell(task=...*",
+        "*synthbench_cell: unknown setting(s) *modle*; known: task, model, generator*"])
     assert "Traceback" not in refused.stdout.str()
     assert server.log == []
     allowed = pytester.runpytest_subprocess(*args, "--synthbench-allow-paid",
