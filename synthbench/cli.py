@@ -34,13 +34,24 @@ def _note(line: str) -> None:
     print(f"synthbench: {line}", file=sys.stderr)
 
 
+def _plugin_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The plugin options, accepted before the command (``synthbench -p mytask run``, dests
+    prefixed ``pre_``) and after it; ``_plugins`` merges both."""
+    parser.add_argument("-p", dest=f"{prefix}plugin_args", action="append", default=[],
+                        metavar="NAME", help="load plugin module NAME (also ./NAME.py), or "
+                        "block a plugin with no:NAME")
+    parser.add_argument("--strict", dest=f"{prefix}strict", action="store_true",
+                        help="fail when any plugin fails to load")
+    parser.add_argument("--no-local-plugins", dest=f"{prefix}no_local_plugins",
+                        action="store_true", help="do not load ./synthbench_plugins.py and "
+                        "./synthbench_plugins/*.py")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("-p", dest="plugin_args", action="append", default=[], metavar="NAME",
-                        help="load plugin module NAME, or block a plugin with no:NAME")
-    common.add_argument("--strict", action="store_true",
-                        help="fail when any plugin fails to load")
+    _plugin_options(common)
     parser = _Parser(prog="synthbench", description=__doc__.splitlines()[0] if __doc__ else "")
+    _plugin_options(parser, prefix="pre_")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="generate, train, test, measure, store")
@@ -110,13 +121,29 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("--against", required=True, help="recorded results folder")
     again.add_argument("--tolerance", type=float, default=0.05,
                        help="slack around the recorded interval, in utility (default 0.05)")
+
+    export = sub.add_parser("export", parents=[common], help="write cells' texts as a Hugging "
+                            "Face dataset (DatasetDict on disk + Parquet) with a dataset card")
+    export.add_argument("results", help="results directory, or one cell folder")
+    export.add_argument("--cell", action="append", default=[], metavar="NAME",
+                        help="cell folder name to export; repeat (default: every cell)")
+    export.add_argument("--out", required=True, help="folder to write the dataset into")
+    export.add_argument("--data-dir", help="offline task data, to read the real data's licence "
+                        "from <task>/meta.json (default $SYNTHBENCH_DATA_DIR)")
+    export.add_argument("--license", default="unknown",
+                        help="licence id for the card's metadata (default unknown)")
+    export.add_argument("--push-to-hub", metavar="REPO",
+                        help="also upload to this Hugging Face dataset repo (token: $HF_TOKEN)")
+    export.add_argument("--private", action="store_true", help="create the hub repo private")
     return parser
 
 
 def _plugins(args: argparse.Namespace) -> Plugins:
-    modules = [p for p in args.plugin_args if not p.startswith("no:")]
-    blocked = [p[3:] for p in args.plugin_args if p.startswith("no:")]
-    return load_plugins(modules, blocked, strict=args.strict, warn=_warn)
+    given = [*args.pre_plugin_args, *args.plugin_args]
+    modules = [p for p in given if not p.startswith("no:")]
+    blocked = [p[3:] for p in given if p.startswith("no:")]
+    return load_plugins(modules, blocked, strict=args.strict or args.pre_strict, warn=_warn,
+                        local_plugins=not (args.no_local_plugins or args.pre_no_local_plugins))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -276,12 +303,31 @@ def _recheck(args: argparse.Namespace) -> int:
     return 1 if lines else 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from synthbench.export import export_cells, push_to_hub
+
+    data_dir = args.data_dir or os.environ.get("SYNTHBENCH_DATA_DIR")
+    out = Path(args.out)
+    plugins = _plugins(args)
+    cells = export_cells(Path(args.results), out, split_values(args.cell),
+                         Path(data_dir) if data_dir else None, args.license,
+                         {g: plugins.generators.get(g).real_data for g in plugins.generators.ids()})
+    curated = sum(c.curated for c in cells)
+    print(f"exported {len(cells)} cell(s), {sum(c.rows for c in cells)} texts"
+          + (f" ({curated} curated)" if curated else "") + f" to {out}/ (README.md, data/*/"
+          "train.parquet, arrow/*)")
+    if args.push_to_hub:
+        print(f"pushed to {push_to_hub(out, args.push_to_hub, private=args.private)}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "list": _list, "leaderboard": _leaderboard,
                 "validate": _validate, "recheck": _recheck}
+    commands = {"run": _run, "list": _list, "leaderboard": _leaderboard, "export": _export}
     try:
         return commands[args.command](args)
     except SynthbenchError as exc:

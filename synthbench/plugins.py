@@ -3,8 +3,10 @@
 Each entry point of group ``synthbench`` is imported on its own inside try/except: a plugin
 that fails to import, misspells a hook, raises while registering or registers a malformed
 value costs one line naming it and its distribution, and the others keep working (``strict``
-turns those lines into an error). ``-p MODULE`` adds a local plugin module, ``-p no:NAME``
-blocks one, as in pytest.
+turns those lines into an error). ``-p MODULE`` adds a plugin module (found in the working
+directory too, as ``python -m`` does), ``-p no:NAME`` blocks one, as in pytest; and, like
+pytest's ``conftest.py``, ``synthbench_plugins.py`` and ``synthbench_plugins/*.py`` in the
+working directory are loaded as plugins unless ``local_plugins`` is off.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import importlib.util
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -34,6 +39,7 @@ from synthbench.types import (
 )
 
 ENTRY_POINT_GROUP = "synthbench"
+LOCAL_PLUGINS = "synthbench_plugins"  # <cwd>/synthbench_plugins.py and <cwd>/synthbench_plugins/
 T = TypeVar("T")
 
 
@@ -193,13 +199,61 @@ def _entry_points() -> list[importlib.metadata.EntryPoint]:
     return sorted(seen.values(), key=lambda ep: ep.name)
 
 
+def _load_file(name: str, path: Path) -> ModuleType:
+    """Import the file ``path`` as module ``name`` (kept in ``sys.modules`` so its dataclasses
+    and pickles resolve); the same file already imported under that name is reused."""
+    cached = sys.modules.get(name)
+    if cached is not None and getattr(cached, "__file__", None) == str(path):
+        return cached
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def local_plugin_candidates(
+    extra_modules: Sequence[str], blocked: set[str], local_plugins: bool, cwd: Path | None = None,
+) -> list[tuple[PluginInfo, Callable[[], ModuleType]]]:
+    """Plugins from the working directory: the ``-p`` modules (the directory joins the import
+    path, as with ``python -m`` but after the installed packages, so ``-p mytask`` finds
+    ``./mytask.py`` and local plugins can import modules beside them) and,
+    unless ``local_plugins`` is off or ``-p no:synthbench_plugins`` blocks them, the
+    conftest-style ``synthbench_plugins.py`` and every ``synthbench_plugins/*.py`` (not
+    ``_*.py``), each named ``synthbench_plugins[.<stem>]`` and blockable by that name."""
+    here = (cwd or Path.cwd()).resolve()
+    out: list[tuple[PluginInfo, Callable[[], ModuleType]]] = [
+        (PluginInfo(m, m, "local module (-p)", ""), functools.partial(importlib.import_module, m))
+        for m in extra_modules]
+    if local_plugins and LOCAL_PLUGINS not in blocked:
+        files = [(LOCAL_PLUGINS, here / f"{LOCAL_PLUGINS}.py")]
+        folder = here / LOCAL_PLUGINS
+        if folder.is_dir():
+            files += [(f"{LOCAL_PLUGINS}.{path.stem}", path)
+                      for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+        out += [(PluginInfo(name, str(path), "local file (working directory)", ""),
+                 functools.partial(_load_file, name, path))
+                for name, path in files if path.is_file()]
+    if out and str(here) not in [str(Path(p or ".").resolve()) for p in sys.path]:
+        sys.path.append(str(here))  # after the installed packages: a local file never shadows
+    return out
+
+
 def load_plugins(
     extra_modules: Sequence[str] = (),
     blocked: Iterable[str] = (),
     strict: bool = False,
     warn: Callable[[str], None] | None = None,
+    local_plugins: bool = True,
 ) -> Plugins:
-    """Load every installed plugin and ``extra_modules``; return their registrations.
+    """Load every installed plugin, ``extra_modules`` and the working directory's local
+    plugins (see ``local_plugin_candidates``); return their registrations.
 
     ``blocked`` names plugins (entry-point or module names) to skip. Problems are collected
     in ``Plugins.problems`` and passed to ``warn``; with ``strict`` the first one raises.
@@ -225,9 +279,7 @@ def load_plugins(
         version = ep.dist.version if ep.dist is not None else "?"
         info = PluginInfo(ep.name, ep.value, dist, version)
         candidates.append((info, ep.load))
-    for module_name in extra_modules:
-        info = PluginInfo(module_name, module_name, "local module (-p)", "")
-        candidates.append((info, functools.partial(importlib.import_module, module_name)))
+    candidates += local_plugin_candidates(extra_modules, blocked_set, local_plugins)
 
     infos: dict[str, PluginInfo] = {}
     for info, load in candidates:

@@ -341,13 +341,15 @@ class ProviderSpec:
 
     ``identity(model_name)``, when given, names what decides a model's samples besides the
     request (an engine, its version, a compute type), cheaply and without loading weights;
-    a non-empty identity becomes part of every cell's generation key.
+    a non-empty identity becomes part of every cell's generation key. ``paid``: its calls
+    cost money, so unattended runs (the pytest gates) use it only on explicit opt-in.
     """
 
     id: str
     factory: Callable[[str, CallContext], Provider]
     description: str = ""
     identity: Callable[[str], Mapping[str, Any]] | None = None
+    paid: bool = False
 
 
 @dataclass
@@ -411,13 +413,15 @@ class GeneratorSpec:
     """A generator plugin: ``factory(**params)`` builds a configured generator.
 
     ``requires`` names the provider capabilities it cannot work without; a cell whose
-    provider lacks one is refused before any cell starts.
+    provider lacks one is refused before any cell starts. ``real_data``: whether its prompts
+    quote real training texts (``None``: not declared), for dataset cards.
     """
 
     id: str
     factory: Callable[..., Generator]
     description: str = ""
     requires: frozenset[str] = frozenset()
+    real_data: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -34,10 +34,13 @@ def litellm_provider(name: str, calls: CallContext) -> LayeredProvider:
 def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> None:
     register(ProviderSpec(
         "openai", openai_provider,
-        "OpenAI chat completions: openai/<model> (key OPENAI_API_KEY, OPENAI_BASE_URL)"))
+        "OpenAI chat completions: openai/<model> (key OPENAI_API_KEY, OPENAI_BASE_URL)",
+        paid=True))
     register(ProviderSpec(
         "anthropic", anthropic_provider,
-        "Anthropic messages: anthropic/<model> (key ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)"))
+        "Anthropic messages: anthropic/<model> (key ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL)",
+        paid=True))
     register(ProviderSpec(
         "litellm", litellm_provider,
-        "any model litellm knows: litellm/<litellm model id> (keys as litellm reads them)"))
+        "any model litellm knows: litellm/<litellm model id> (keys as litellm reads them)",
+        paid=True))
