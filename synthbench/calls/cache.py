@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from synthbench.calls.settings import CacheSettings
+from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.types import (
     Closeable,
     Completion,
@@ -30,7 +31,6 @@ from synthbench.types import (
     Provider,
     Reply,
     SynthbenchError,
-    Tokenizer,
     Usage,
 )
 
@@ -179,7 +179,7 @@ class CacheFront:
                 self._store = None
 
 
-class CachedProvider:
+class CachedProvider(ProviderWrapper):
     """An in-process provider (a local model) behind the request cache: hits come from the
     cache, misses go to ``inner`` in one ``complete`` call (so its batching is kept) and are
     stored as soon as that call returns.
@@ -199,19 +199,11 @@ class CachedProvider:
             raise SynthbenchError(f"{inner.model_id}: the request cache needs the identity of "
                                   "its weights (a checksum or revision) and synthbench found "
                                   "none; set SYNTHBENCH_REQUEST_CACHE=off to run uncached")
-        self.inner = inner
+        super().__init__(inner)
         self.identity = {"weights": weights, **(identity or {})}
         provider, _, model = inner.model_id.partition("/")
         self.front = CacheFront(provider, model, settings,
                                 {"wrapper": WRAPPER_SCHEMA, "identity": self.identity})
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.inner.capabilities
 
     def key(self, request: GenerationRequest) -> str:
         """The request's content address: ``cache_key`` plus the weights' identity."""
@@ -246,11 +238,6 @@ class CachedProvider:
             self.front.serve(answer.model)
         self.front.count(gave_up=sum(a.failed for a in done))
         return done
-
-    def tokenize(self, text: str) -> list[int]:
-        if not isinstance(self.inner, Tokenizer):
-            raise SynthbenchError(f"{self.model_id} has no tokenizer")
-        return self.inner.tokenize(text)
 
     def score_continuations(self, messages: Sequence[Message], continuations: Sequence[str]
                             ) -> list[float]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthbench.calls import CachedProvider, LayeredProvider, estimate_input_tokens
+from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.data import balanced_quota
 from synthbench.generation import REQUESTS_PER_CALL
 from synthbench.run import stages
@@ -31,8 +32,6 @@ from synthbench.types import (
     Message,
     Priced,
     Provider,
-    SynthbenchError,
-    Tokenizer,
     Usage,
 )
 
@@ -52,12 +51,12 @@ class CellEstimate:
     usd: float | None
 
 
-class Counting:
+class Counting(ProviderWrapper):
     """Stands in for a provider during a rehearsal: answers from the cache or with a
     placeholder, and counts what it was asked. Tokenizes and groups calls as the real one."""
 
     def __init__(self, provider: Provider, variant: str = "placeholder") -> None:
-        self.provider = provider
+        super().__init__(provider)
         self.variant = variant
         self.requests = 0
         self.cached = 0
@@ -65,30 +64,14 @@ class Counting:
         self.uncached: list[GenerationRequest] = []
 
     @property
-    def model_id(self) -> str:
-        return self.provider.model_id
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.provider.capabilities
-
-    @property
     def requests_per_call(self) -> int:
-        inner = self.provider
+        inner = self.inner
         return inner.requests_per_call if isinstance(inner, CallSizeHint) else REQUESTS_PER_CALL
-
-    def describe(self) -> dict[str, Any]:
-        return self.provider.describe()
-
-    def tokenize(self, text: str) -> list[int]:
-        if not isinstance(self.provider, Tokenizer):
-            raise SynthbenchError(f"{self.model_id} has no tokenizer")
-        return self.provider.tokenize(text)
 
     def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         hits: list[Completion | None] = [None] * len(requests)
-        if isinstance(self.provider, (LayeredProvider, CachedProvider)):
-            hits = self.provider.cached(requests)
+        if isinstance(self.inner, (LayeredProvider, CachedProvider)):
+            hits = self.inner.cached(requests)
         out = []
         for request, hit in zip(requests, hits, strict=True):
             self.requests += 1
