@@ -1,4 +1,4 @@
-"""The ``synthbench`` command: run / list / leaderboard / validate / recheck.
+"""The ``synthbench`` command: run / list / leaderboard / validate / recheck / export.
 
 Thin: parses, calls, prints. Every user error is one line on stderr and a non-zero exit (2 for
 bad usage, 1 otherwise); ``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
@@ -268,8 +268,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else None
     if data_dir is not None and not data_dir.is_dir():
         raise SynthbenchError(f"--data-dir {args.data_dir!r} is not a directory")
-    json_path, md_path, count = rebuild(results, Path(args.out),
-                                        BreakEvenKeys.of(_plugins(args)), data_dir)
+    json_path, md_path, count = rebuild(results, Path(args.out), data_dir,
+                                        BreakEvenKeys.of(_plugins(args)))
     print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}, "
           f"{Path(args.out) / 'index.html'}", file=sys.stderr if base is not None else sys.stdout)
     if base is not None:
@@ -326,8 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "list": _list, "leaderboard": _leaderboard,
-                "validate": _validate, "recheck": _recheck}
-    commands = {"run": _run, "list": _list, "leaderboard": _leaderboard, "export": _export}
+                "validate": _validate, "recheck": _recheck, "export": _export}
     try:
         return commands[args.command](args)
     except SynthbenchError as exc:

@@ -351,13 +351,16 @@ def break_even_table(rows: Sequence[Mapping[str, Any]], reference: str, fmt: str
     return text
 
 
-def rebuild(results: Path, out: Path, keys: BreakEvenKeys = BreakEvenKeys(),
-            data_dir: Path | None = None) -> tuple[Path, Path, int]:
+def rebuild(results: Path, out: Path, data_dir: Path | None = None,
+            keys: BreakEvenKeys | None = None) -> tuple[Path, Path, int]:
     """Read every finished cell under ``results`` and write ``leaderboard.{json,md}`` in ``out``,
     with the CSV, plots and web page of ``synthbench.report`` (real example texts on the page
-    only from ``data_dir``, when given)."""
+    only from ``data_dir``, when given). ``keys``: what the plugins declare for the break-even
+    (default: the installed plugins')."""
+    from synthbench.plugins import load_plugins
     from synthbench.report import write_products
 
+    keys = keys if keys is not None else BreakEvenKeys.of(load_plugins())
     cells = [(path.parent, record) for path, record in iter_results(results)]
     board = build([record for _, record in cells], keys)
     json_path, md_path = out / "leaderboard.json", out / "leaderboard.md"
