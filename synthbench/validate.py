@@ -93,9 +93,9 @@ def _check_record(name: str, folder: Path, record: Any) -> tuple[list[str], Cell
         return [f"record lacks {', '.join(missing)}"], None
     problems = []
     try:
-        config = CellRecord.from_json(record).config
+        config = CellConfig.from_record(record["config"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        return [f"result.json is not a valid cell record ({type(exc).__name__}: {exc})"], None
+        return [f"config is not a synthbench cell config ({type(exc).__name__}: {exc})"], None
     if not isinstance(config.seed, int) or isinstance(config.seed, bool):
         problems.append(f"seed {config.seed!r} is not an integer")
     packages = record["provenance"].get("packages") if isinstance(record["provenance"], dict) \
@@ -116,6 +116,12 @@ def _check_record(name: str, folder: Path, record: Any) -> tuple[list[str], Cell
     if expected != name:
         problems.append(f"folder name does not follow from its config and generation key "
                         f"(expected {expected})")
+    if not problems:
+        try:
+            CellRecord.from_json(record)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            problems.append(f"result.json is not a valid cell record ({type(exc).__name__}: "
+                            f"{exc})")
     return problems, config
 
 
