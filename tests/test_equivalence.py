@@ -13,6 +13,7 @@ from synthbench.data import TaskData, balanced_quota, sample_per_label
 from synthbench.generation import request_seed
 from synthbench.metrics.equivalence import (
     LearningCurve,
+    curve_key,
     learning_curve,
     n_grid,
     real_equivalent_n,
@@ -70,9 +71,15 @@ def test_non_monotone_curve_takes_the_first_size_that_reaches_the_f1() -> None:
         real_equivalent_n(CURVE, float("nan"))
 
 
-def test_curve_json_round_trip() -> None:
+def test_curve_json_round_trip_and_cache_key() -> None:
     curve = LearningCurve("minilm_lr", 3, (20, 40), (0.61, None))
     assert LearningCurve.from_json(curve.to_json()) == curve
+    key = curve_key("abc", "minilm_lr", 3, (40, 20))
+    assert key == curve_key("abc", "minilm_lr", 3, [20, 40, 20])
+    assert len({key, curve_key("abd", "minilm_lr", 3, (20, 40)),
+                curve_key("abc", "tfidf_lr", 3, (20, 40)),
+                curve_key("abc", "minilm_lr", 4, (20, 40)),
+                curve_key("abc", "minilm_lr", 3, (20, 80))}) == 5
 
 
 def test_learning_curve_on_real_data(plugins: Plugins, sst2_data: TaskData) -> None:

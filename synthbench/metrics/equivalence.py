@@ -8,7 +8,9 @@ split (deterministic in its inputs, so callers may cache it across cells); and
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,6 +77,13 @@ def learning_curve(factory: ClassifierFactory, train: Sequence[Example],
     scores = [fit_and_score(factory(seed), real_sample(train, label_names, n, seed), test,
                             label_names).macro_f1 for n in sizes]
     return LearningCurve(classifier, seed, tuple(sizes), tuple(scores))
+
+
+def curve_key(data_fingerprint: str, classifier: str, seed: int, grid: Sequence[int]) -> str:
+    """A cache key for ``learning_curve``: everything its result depends on besides code
+    versions (the task data's fingerprint, the classifier id, the seed and the sizes)."""
+    parts = [data_fingerprint, classifier, seed, sorted(set(int(n) for n in grid))]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
 
 
 Bound = Literal["within", ">max", "<min"]
