@@ -11,6 +11,7 @@ import pytest
 from sklearn.base import clone
 
 from synthbench.plugins import load_plugins
+from synthbench.testing import check_classifier
 from synthbench_classifiers import finetune
 from synthbench_classifiers.finetune import FineTunedMiniLM, minilm_ft
 
@@ -132,6 +133,7 @@ def test_sklearn_conventions_and_registration() -> None:
     assert copy.get_params() == model.get_params()
     spec = load_plugins().classifiers.get("minilm_ft")
     assert spec.factory(5).get_params()["random_state"] == 5
+    check_classifier(spec)  # the project's conformance check, with the default settings
     with pytest.raises(ValueError, match="at least 2 labels"):
         minilm_ft(0).fit(["a", "b"], ["x", "x"])
 
