@@ -188,8 +188,8 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
     task = ws.task(config.task)
     test = ws.task_data(task).test
     factory = ws.plugins.classifiers.get(classifier).factory
-    on_synthetic = fit_and_score(task, factory(config.seed), synthetic, test)
-    on_real = fit_and_score(task, factory(config.seed), real, test)
+    on_synthetic = fit_and_score(factory(config.seed), synthetic, test, task.label_names)
+    on_real = fit_and_score(factory(config.seed), real, test, task.label_names)
     syn_f1, real_f1 = on_synthetic.macro_f1, on_real.macro_f1
     return ClassifierResult(on_synthetic, on_real,
                             syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None)

@@ -108,7 +108,7 @@ class Workspace:
             if len(train) > size:
                 train = random.Random(request_seed(task.id, "oracle")).sample(train, size)
             model = self.plugins.classifiers.get(self.settings.oracle).factory(0)
-            scores = fit_and_score(task, model, train, data.test)
+            scores = fit_and_score(model, train, data.test, task.label_names)
             self._oracles[key] = (model, float(scores.macro_f1 or 0.0))
         return self._oracles[key]
 
