@@ -204,6 +204,9 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys()
             "output_tokens": sum(r.cost.output_tokens for r in members),
             **rank_correlations(per_task, subjectivity),
         })
+        natural = _mean((r.metrics.naturalness or {}).get("auc") for r in members)
+        if natural is not None:  # records before the two-sample test have none
+            rows[-1]["naturalness_auc"] = natural
     ordered = sorted(tasks.values(), key=lambda t: (t["declared_subjectivity"], t["id"]))
     board = {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
              "tasks": ordered, "rows": rows}
@@ -396,9 +399,10 @@ def summary_table(records: Sequence[CellRecord]) -> str:
             + _fmt_ci(_interval(low, high)),
             _fmt(_mean(r.metrics.label_accuracy.value for r in members)),
             _fmt(_mean(r.metrics.synthetic_diversity.remote_clique for r in members)),
+            _fmt(_mean((r.metrics.naturalness or {}).get("auc") for r in members)),
         ])
     table: str = tabulate(rows, headers=["task", "model", "generator", "N", "classifier", "seeds",
                                    "kept", "F1 synthetic", "F1 real", "utility [95% CI]",
-                                   "label acc.", "Remote-Clique"],
+                                   "label acc.", "Remote-Clique", "naturalness AUC"],
                     tablefmt="simple", disable_numparse=True)
     return table

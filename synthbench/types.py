@@ -647,9 +647,11 @@ class DataMetrics:
     similarity_to_real: Mapping[str, Any]
     leakage: Mapping[str, Any]
     embedder: Mapping[str, Any]
+    naturalness: Mapping[str, Any] | None = None  # two-sample AUC; records before it lack it
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    FIELDS = ("diversity", "label_accuracy", "similarity_to_real", "leakage", "embedder")
+    FIELDS = ("diversity", "label_accuracy", "similarity_to_real", "leakage", "embedder",
+              "naturalness")
 
     def to_json(self) -> dict[str, Any]:
         return {**self.extra,
@@ -657,7 +659,8 @@ class DataMetrics:
                               "real": self.real_diversity.to_json()},
                 "label_accuracy": self.label_accuracy.to_json(),
                 "similarity_to_real": dict(self.similarity_to_real),
-                "leakage": dict(self.leakage), "embedder": dict(self.embedder)}
+                "leakage": dict(self.leakage), "embedder": dict(self.embedder),
+                **({} if self.naturalness is None else {"naturalness": dict(self.naturalness)})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DataMetrics:
@@ -665,7 +668,7 @@ class DataMetrics:
                    Diversity.from_json(data["diversity"]["real"]),
                    LabelAccuracy.from_json(data["label_accuracy"]),
                    data["similarity_to_real"], data["leakage"], data["embedder"],
-                   _split(data, cls.FIELDS))
+                   data.get("naturalness"), _split(data, cls.FIELDS))
 
 
 @dataclass(frozen=True)

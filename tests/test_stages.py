@@ -98,6 +98,8 @@ def test_measure_gives_the_data_metrics(workspace: Workspace, plugins: Plugins) 
     assert metrics.leakage["share"] == pytest.approx(1 / 11)
     assert metrics.label_accuracy.value is not None and "200" in metrics.label_accuracy.oracle
     assert 0 < metrics.label_accuracy.oracle_test_macro_f1 <= 1
+    assert metrics.naturalness is not None and metrics.naturalness["n_per_side"] == 11
+    assert 0 <= metrics.naturalness["auc"] <= 1
 
 
 def test_a_baseline_runs_once_and_is_reused(workspace: Workspace, plugins: Plugins) -> None:

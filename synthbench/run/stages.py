@@ -18,6 +18,7 @@ from synthbench import metrics
 from synthbench.data import TaskData, balanced_quota, sample_per_label
 from synthbench.embeddings import default_embedder
 from synthbench.generation import request_seed
+from synthbench.metrics.naturalness import two_sample_auc
 from synthbench.run.fitting import fit_and_score
 from synthbench.run.grid import make_component
 from synthbench.run.workspace import Workspace
@@ -225,7 +226,9 @@ def measure(ws: Workspace, config: CellConfig, synthetic: Sequence[Example],
         leakage={"threshold": threshold, "share": _num(share),
                  "pairs": [{"synthetic": int(i), "test": int(j), "cosine": round(float(c), 4)}
                            for i, j, c in pairs]},
-        embedder=embedder.describe()))
+        embedder=embedder.describe(),
+        naturalness=two_sample_auc([e.text for e in synthetic], [e.text for e in real],
+                                   seed=config.seed).to_json()))
 
 
 def run_baseline(ws: Workspace, config: CellConfig, baseline: str,
