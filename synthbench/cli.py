@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
                      "baselines)")
     run.add_argument("-B", dest="baseline_params", action="append", default=[],
                      metavar="KEY=VALUE", help="baseline parameter, e.g. -B k=8 -B n_test=100")
+    run.add_argument("--n-eq", action="store_true",
+                     help="also measure each classifier's real-data-equivalent size: the real N "
+                     "whose learning curve reaches the synthetic model's macro-F1 (curves are "
+                     "stored once per task, classifier and seed under OUT/curves/)")
+    run.add_argument("--n-eq-max", type=int, metavar="N",
+                     help="largest real N on the learning curve (default: the train split)")
     run.add_argument("--oracle-size", type=int, default=4000,
                      help="real training examples for the label-accuracy oracle (default 4000)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -156,6 +162,8 @@ def _run(args: argparse.Namespace) -> int:
         raise SynthbenchError(f"--n must be at least 1, got {args.n}")
     if args.oracle_size < 2:
         raise SynthbenchError(f"--oracle-size must be at least 2, got {args.oracle_size}")
+    if args.n_eq_max is not None and args.n_eq_max < 2:
+        raise SynthbenchError(f"--n-eq-max must be at least 2, got {args.n_eq_max}")
     if args.baseline_params and not args.baseline:
         raise SynthbenchError("-B sets a baseline parameter, but no --baseline is given")
     if args.max_cost is not None and not args.max_cost > 0:
@@ -177,7 +185,8 @@ def _run(args: argparse.Namespace) -> int:
                    for b in split_values(args.baseline)],
     )]
     settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
-                           oracle=defaults.ORACLE, progress=not args.no_progress,
+                           oracle=defaults.ORACLE, n_eq=args.n_eq or args.n_eq_max is not None,
+                           n_eq_max=args.n_eq_max, progress=not args.no_progress,
                            max_cost=args.max_cost, mode=args.mode or "online")
     with Runner(plugins, settings, log=_note) as runner:
         if args.dry_run:

@@ -101,9 +101,8 @@ def cell_figures(record: Mapping[str, Any]) -> dict[str, Any]:
         entry = {"utility": scores.get("utility"),
                  "synthetic_macro_f1": scores.get("synthetic", {}).get("macro_f1"),
                  "real_macro_f1": scores.get("real", {}).get("macro_f1")}
-        for key in ("n_eq", "N_eq"):
-            if key in scores:
-                entry["n_eq"] = scores[key]
+        if isinstance(scores.get("n_eq"), Mapping):  # measured with --n-eq
+            entry["n_eq"] = scores["n_eq"]["label"]
         classifiers[name] = entry
     metrics = record.get("metrics", {})
     figures: dict[str, Any] = {"classifiers": classifiers}

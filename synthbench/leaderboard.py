@@ -123,6 +123,14 @@ def _check_unique(records: Sequence[CellRecord]) -> None:
         seen[key] = record.cell
 
 
+def _n_eq_labels(records: Iterable[CellRecord], classifier: str | None = None) -> list[str]:
+    """The real-data-equivalent sizes of ``records`` (one per seed, "412", ">6000", "<25"),
+    for ``classifier`` or every classifier, where they were measured."""
+    return [str(result.n_eq["label"]) for record in records
+            for name, result in sorted(record.classifiers.items())
+            if result.n_eq is not None and classifier in (None, name)]
+
+
 def _mean(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None and not math.isnan(v)]
     return float(np.mean(kept)) if kept else None
@@ -192,6 +200,9 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys()
             mean, low, high = mean_ci(per_task[task])
             task_cells[task] = {"utility": mean, "ci": _interval(low, high),
                                 "seeds": len(per_task[task])}
+            n_eq = _n_eq_labels((r for r in members if r.config.task == task), classifier)
+            if n_eq:  # cells measured with --n-eq
+                task_cells[task]["n_eq"] = n_eq
         diversity = _mean(r.metrics.synthetic_diversity.remote_clique for r in members)
         rows.append({
             "model": model, "generator": generator, "n": n, "classifier": classifier,
@@ -400,9 +411,10 @@ def summary_table(records: Sequence[CellRecord]) -> str:
             _fmt(_mean(r.metrics.label_accuracy.value for r in members)),
             _fmt(_mean(r.metrics.synthetic_diversity.remote_clique for r in members)),
             _fmt(_mean((r.metrics.naturalness or {}).get("auc") for r in members)),
+            ", ".join(_n_eq_labels(members, classifier)) or "–",
         ])
     table: str = tabulate(rows, headers=["task", "model", "generator", "N", "classifier", "seeds",
                                    "kept", "F1 synthetic", "F1 real", "utility [95% CI]",
-                                   "label acc.", "Remote-Clique", "naturalness AUC"],
+                                   "label acc.", "Remote-Clique", "naturalness AUC", "N_eq"],
                     tablefmt="simple", disable_numparse=True)
     return table

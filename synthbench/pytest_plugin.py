@@ -100,7 +100,9 @@ class GateCell:
     @property
     def n_eq(self) -> float | None:
         """Real examples worth the synthetic set, where the record has it; else None."""
-        value = self.scores.get("n_eq", self.scores.get("N_eq"))
+        value = self.scores.get("n_eq")
+        if isinstance(value, Mapping):  # synthbench's record: {"n_eq": ..., "bound": ...}
+            value = value.get("n_eq")
         return None if value is None else float(value)
 
     @property

@@ -590,16 +590,19 @@ class ClassifierResult:
     synthetic: FitScores
     real: FitScores
     utility: float | None
+    n_eq: Mapping[str, Any] | None = None  # real-data-equivalent size, where it was measured
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.extra, "synthetic": self.synthetic.to_json(),
-                "real": self.real.to_json(), "utility": self.utility}
+                "real": self.real.to_json(), "utility": self.utility,
+                **({} if self.n_eq is None else {"n_eq": dict(self.n_eq)})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClassifierResult:
         return cls(FitScores.from_json(data["synthetic"]), FitScores.from_json(data["real"]),
-                   data.get("utility"), _split(data, ("synthetic", "real", "utility")))
+                   data.get("utility"), data.get("n_eq"),
+                   _split(data, ("synthetic", "real", "utility", "n_eq")))
 
 
 @dataclass(frozen=True)

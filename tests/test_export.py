@@ -48,7 +48,9 @@ def test_export_reads_back_with_datasets_and_card_matches_records(
     path = results / "cells" / CURATED / "result.json"
     extended = json.loads(path.read_text())
     extended["metrics"]["naturalness"] = {"judge": "test", "mean": 0.42}
-    extended["classifiers"]["tfidf_lr"]["n_eq"] = 17.5
+    extended["classifiers"]["tfidf_lr"]["n_eq"] = {"n_eq": 17.5, "bound": "within",
+                                                   "label": "18", "f1": 0.5, "n_min": 4,
+                                                   "n_max": 64}
     path.write_text(json.dumps(extended))
     code = main(["export", str(results), "--cell", PLAIN, "--cell", CURATED, "--out", str(out),
                  "--data-dir", str(shared_data)])
@@ -102,7 +104,7 @@ def test_export_reads_back_with_datasets_and_card_matches_records(
         assert figures["diversity"] == metrics["diversity"]["synthetic"]
         assert figures["leakage"]["share"] == metrics["leakage"]["share"]
     assert cells[CURATED]["figures"]["naturalness"] == {"judge": "test", "mean": 0.42}
-    assert cells[CURATED]["figures"]["classifiers"]["tfidf_lr"]["n_eq"] == 17.5
+    assert cells[CURATED]["figures"]["classifiers"]["tfidf_lr"]["n_eq"] == "18"
     assert "naturalness" not in cells[PLAIN]["figures"]
     assert "| tfidf_lr | 0.372 | 17.500 |" in card.text and "naturalness {" in card.text
     assert cells[PLAIN]["real_data"]["real_examples_in_prompts"] is True  # few_shot

@@ -3,6 +3,7 @@ data, real scikit-learn, the real embedder."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,34 @@ def test_cost_is_the_stated_price_of_the_tokens() -> None:
     assert cost.usd == pytest.approx((2.0 + 4.0) / 2) and cost.batch_discount is True
     unpriced = stages.cost_of(GenerationRecord("k", {}, {}, (), {}, {}, {"output_tokens": 5}))
     assert unpriced.usd is None and unpriced.output_tokens == 5
+
+
+def test_n_eq_reads_the_synthetic_f1_on_a_stored_real_learning_curve(
+        plugins: Plugins, shared_data: Path, tmp_path: Path) -> None:
+    from synthbench.run import Runner
+
+    settings = RunSettings(out=tmp_path, data_dir=shared_data, progress=False)
+    cell = config(plugins)
+    [plain] = Runner(plugins, settings).run([cell])
+    assert plain.record.classifiers["tfidf_lr"].n_eq is None  # not asked for
+    measuring = RunSettings(out=tmp_path, data_dir=shared_data, progress=False, n_eq=True,
+                            n_eq_max=200)
+    [extended] = Runner(plugins, measuring).run([cell])
+    assert not extended.reused, "a stored cell without N_eq was not extended"
+    result = extended.record.classifiers["tfidf_lr"]
+    assert result.synthetic == plain.record.classifiers["tfidf_lr"].synthetic
+    assert result.n_eq is not None and result.n_eq["n_max"] == 200
+    [curve_file] = (tmp_path / "curves").iterdir()
+    assert result.n_eq["curve"] == curve_file.name
+    points = json.loads(curve_file.read_text())["points"]
+    assert [p["n"] for p in points] == [25, 50, 100, 200]
+    f1s = [p["macro_f1"] for p in points]
+    f1 = result.synthetic.macro_f1
+    assert f1 is not None
+    if result.n_eq["bound"] == "within":
+        assert 25 <= result.n_eq["n_eq"] <= 200 and min(f1s) <= f1 <= max(f1s)
+    else:
+        assert (f1 > max(f1s)) == (result.n_eq["bound"] == ">max")
+    stamp = curve_file.stat().st_mtime_ns
+    [again] = Runner(plugins, measuring).run([cell])
+    assert again.reused and curve_file.stat().st_mtime_ns == stamp

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -158,7 +159,8 @@ class Runner:
         fresh = [(b, p) for b, p in config.baselines
                  if b not in done or dict(done[b].params) != dict(p)]
         if stored is not None and same_oracle and set(wanted) <= set(stored.classifiers) \
-                and not fresh:
+                and not fresh and not any(map(partial(stages.needs_n_eq, ws),
+                                              stored.classifiers.values())):
             return CellOutcome(folder, stored, reused=True)
         task = ws.task(config.task)
         data = ws.task_data(task)
@@ -168,7 +170,8 @@ class Runner:
         generated_at = time.perf_counter()
         real = stages.real_sample(task, data, config)
         done.update({b: stages.run_baseline(ws, config, b, p) for b, p in fresh})
-        scored = dict(stored.classifiers) if stored is not None else {}
+        scored = {c: stages.with_n_eq(ws, c, config, r)
+                  for c, r in (stored.classifiers.items() if stored is not None else ())}
         for classifier in wanted:
             if classifier not in scored:
                 scored[classifier] = stages.score(ws, classifier, config, curated.examples, real)

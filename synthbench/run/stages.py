@@ -4,6 +4,7 @@ stages before it; none reaches back, and only the runner knows their order."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sys
 import time
@@ -18,6 +19,13 @@ from synthbench import metrics
 from synthbench.data import TaskData, balanced_quota, sample_per_label
 from synthbench.embeddings import default_embedder
 from synthbench.generation import request_seed
+from synthbench.metrics.equivalence import (
+    LearningCurve,
+    curve_key,
+    learning_curve,
+    n_grid,
+    real_equivalent_n,
+)
 from synthbench.metrics.naturalness import two_sample_auc
 from synthbench.run.fitting import fit_and_score
 from synthbench.run.grid import make_component
@@ -192,8 +200,44 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
     on_synthetic = fit_and_score(factory(config.seed), synthetic, test, task.label_names)
     on_real = fit_and_score(factory(config.seed), real, test, task.label_names)
     syn_f1, real_f1 = on_synthetic.macro_f1, on_real.macro_f1
-    return ClassifierResult(on_synthetic, on_real,
-                            syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None)
+    result = ClassifierResult(on_synthetic, on_real,
+                              syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None)
+    return with_n_eq(ws, classifier, config, result)
+
+
+def with_n_eq(ws: Workspace, classifier: str, config: CellConfig,
+              result: ClassifierResult) -> ClassifierResult:
+    """``result`` with its real-data-equivalent size, when the run measures it and the
+    synthetic model has a macro-F1 (unchanged otherwise)."""
+    f1 = result.synthetic.macro_f1
+    if f1 is None or not needs_n_eq(ws, result):
+        return result
+    curve, name = real_curve(ws, classifier, config)
+    return dataclasses.replace(result, n_eq={**real_equivalent_n(curve, f1).to_json(),
+                                             "curve": name})
+
+
+def needs_n_eq(ws: Workspace, result: ClassifierResult) -> bool:
+    """Whether this run measures N_eq and ``result`` lacks it (and can have it)."""
+    return ws.settings.n_eq and result.n_eq is None and result.synthetic.macro_f1 is not None
+
+
+def real_curve(ws: Workspace, classifier: str, config: CellConfig) -> tuple[LearningCurve, str]:
+    """The classifier's learning curve on real data (seeded, label-balanced samples on a
+    geometric grid up to the train split or ``n_eq_max``), stored once under ``<out>/curves/``
+    and shared by every cell of that task, classifier and seed; and its file name."""
+    task = ws.task(config.task)
+    data = ws.task_data(task)
+    grid = n_grid(min(len(data.train), ws.settings.n_eq_max or len(data.train)))
+    key = curve_key(data.fingerprint, classifier, config.seed, grid)
+    path = ws.settings.out / "curves" / f"{task.id}__{classifier}__s{config.seed}__{key}.json"
+    if path.exists():
+        return LearningCurve.from_json(read_json(path)), path.name
+    ws.log(f"{task.id}: real learning curve of {classifier} at N = {', '.join(map(str, grid))}")
+    curve = learning_curve(ws.plugins.classifiers.get(classifier).factory, data.train,
+                           data.test, task.label_names, config.seed, grid, classifier)
+    write_json(path, curve.to_json())
+    return curve, path.name
 
 
 def measure(ws: Workspace, config: CellConfig, synthetic: Sequence[Example],

@@ -34,12 +34,15 @@ class RunSettings:
 
     ``oracle`` is the classifier id behind label accuracy and label replacement; ``mode``
     sends API requests ``online`` or through the providers' batch APIs; ``max_cost`` caps
-    the dollars of the whole run.
+    the dollars of the whole run. ``n_eq`` measures each classifier's real-data-equivalent
+    size on a real learning curve up to ``n_eq_max`` examples (default: the train split).
     """
 
     out: Path
     data_dir: Path | None
     oracle: str = defaults.ORACLE
+    n_eq: bool = False
+    n_eq_max: int | None = None
     leakage_threshold: float = 0.95
     progress: bool = True
     max_cost: float | None = None
