@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "stored once per task, classifier and seed under OUT/curves/)")
     run.add_argument("--n-eq-max", type=int, metavar="N",
                      help="largest real N on the learning curve (default: the train split)")
+    run.add_argument("--mix-real", action="append", metavar="K[,K...]",
+                     help="also fit each classifier on the synthetic texts plus K real "
+                     "examples and on the K alone, and report the gain (Li et al.'s "
+                     "real + synthetic), e.g. --mix-real 10,50,100")
     run.add_argument("--oracle-size", type=int, default=4000,
                      help="real training examples for the label-accuracy oracle (default 4000)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -164,6 +168,10 @@ def _run(args: argparse.Namespace) -> int:
         raise SynthbenchError(f"--oracle-size must be at least 2, got {args.oracle_size}")
     if args.n_eq_max is not None and args.n_eq_max < 2:
         raise SynthbenchError(f"--n-eq-max must be at least 2, got {args.n_eq_max}")
+    mix_real = seeds(args.mix_real, "--mix-real") if args.mix_real else []
+    if any(k < 1 for k in mix_real):
+        raise SynthbenchError(f"--mix-real takes positive numbers of real examples, got "
+                              f"{','.join(map(str, mix_real))}")
     if args.baseline_params and not args.baseline:
         raise SynthbenchError("-B sets a baseline parameter, but no --baseline is given")
     if args.max_cost is not None and not args.max_cost > 0:
@@ -186,7 +194,8 @@ def _run(args: argparse.Namespace) -> int:
     )]
     settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
                            oracle=defaults.ORACLE, n_eq=args.n_eq or args.n_eq_max is not None,
-                           n_eq_max=args.n_eq_max, progress=not args.no_progress,
+                           n_eq_max=args.n_eq_max, mix_real=tuple(mix_real),
+                           progress=not args.no_progress,
                            max_cost=args.max_cost, mode=args.mode or "online")
     with Runner(plugins, settings, log=_note) as runner:
         if args.dry_run:

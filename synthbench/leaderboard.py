@@ -131,6 +131,15 @@ def _n_eq_labels(records: Iterable[CellRecord], classifier: str | None = None) -
             if result.n_eq is not None and classifier in (None, name)]
 
 
+def _mixed_gains(records: Iterable[CellRecord], classifier: str) -> dict[str, float | None]:
+    """K -> mean macro-F1 gain of synthetic + K real over K real alone (``--mix-real``)."""
+    by_k: dict[str, list[float | None]] = defaultdict(list)
+    for record in records:
+        for k, mixed in (record.classifiers[classifier].mixed or {}).items():
+            by_k[k].append(mixed.get("gain"))
+    return {k: _mean(v) for k, v in sorted(by_k.items(), key=lambda item: int(item[0]))}
+
+
 def _mean(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None and not math.isnan(v)]
     return float(np.mean(kept)) if kept else None
@@ -203,6 +212,9 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys()
             n_eq = _n_eq_labels((r for r in members if r.config.task == task), classifier)
             if n_eq:  # cells measured with --n-eq
                 task_cells[task]["n_eq"] = n_eq
+            gains = _mixed_gains((r for r in members if r.config.task == task), classifier)
+            if gains:  # cells measured with --mix-real
+                task_cells[task]["mixed_gain"] = gains
         diversity = _mean(r.metrics.synthetic_diversity.remote_clique for r in members)
         rows.append({
             "model": model, "generator": generator, "n": n, "classifier": classifier,
@@ -412,9 +424,12 @@ def summary_table(records: Sequence[CellRecord]) -> str:
             _fmt(_mean(r.metrics.synthetic_diversity.remote_clique for r in members)),
             _fmt(_mean((r.metrics.naturalness or {}).get("auc") for r in members)),
             ", ".join(_n_eq_labels(members, classifier)) or "–",
+            ", ".join(f"{k}: {_fmt(g)}" for k, g in _mixed_gains(members, classifier).items())
+            or "–",
         ])
     table: str = tabulate(rows, headers=["task", "model", "generator", "N", "classifier", "seeds",
                                    "kept", "F1 synthetic", "F1 real", "utility [95% CI]",
-                                   "label acc.", "Remote-Clique", "naturalness AUC", "N_eq"],
+                                   "label acc.", "Remote-Clique", "naturalness AUC", "N_eq",
+                                   "gain of + K real"],
                     tablefmt="simple", disable_numparse=True)
     return table

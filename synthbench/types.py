@@ -591,18 +591,21 @@ class ClassifierResult:
     real: FitScores
     utility: float | None
     n_eq: Mapping[str, Any] | None = None  # real-data-equivalent size, where it was measured
+    mixed: Mapping[str, Mapping[str, Any]] | None = None  # K -> synthetic + K real vs K real
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {**self.extra, "synthetic": self.synthetic.to_json(),
                 "real": self.real.to_json(), "utility": self.utility,
-                **({} if self.n_eq is None else {"n_eq": dict(self.n_eq)})}
+                **({} if self.n_eq is None else {"n_eq": dict(self.n_eq)}),
+                **({} if self.mixed is None else {"mixed": {k: dict(v) for k, v in
+                                                            sorted(self.mixed.items())}})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClassifierResult:
         return cls(FitScores.from_json(data["synthetic"]), FitScores.from_json(data["real"]),
-                   data.get("utility"), data.get("n_eq"),
-                   _split(data, ("synthetic", "real", "utility", "n_eq")))
+                   data.get("utility"), data.get("n_eq"), data.get("mixed"),
+                   _split(data, ("synthetic", "real", "utility", "n_eq", "mixed")))
 
 
 @dataclass(frozen=True)

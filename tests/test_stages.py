@@ -156,3 +156,26 @@ def test_n_eq_reads_the_synthetic_f1_on_a_stored_real_learning_curve(
     stamp = curve_file.stat().st_mtime_ns
     [again] = Runner(plugins, measuring).run([cell])
     assert again.reused and curve_file.stat().st_mtime_ns == stamp
+
+
+def test_mix_real_fits_synthetic_plus_k_real_against_the_k_alone(
+        plugins: Plugins, shared_data: Path, tmp_path: Path) -> None:
+    from synthbench.leaderboard import summary_table
+    from synthbench.run import Runner
+
+    settings = RunSettings(out=tmp_path, data_dir=shared_data, progress=False, mix_real=(12,))
+    [outcome] = Runner(plugins, settings).run([config(plugins)])
+    result = outcome.record.classifiers["tfidf_lr"]
+    assert result.mixed is not None and list(result.mixed) == ["12"]
+    mixed = result.mixed["12"]
+    assert mixed["mixed"]["n_train"] == outcome.record.n_synthetic + 12
+    assert mixed["real_alone"]["n_train"] == 12
+    assert mixed["gain"] == pytest.approx(mixed["mixed"]["macro_f1"]
+                                          - mixed["real_alone"]["macro_f1"])
+    assert "12: " in summary_table([outcome.record])
+    more = RunSettings(out=tmp_path, data_dir=shared_data, progress=False, mix_real=(12, 30))
+    [extended] = Runner(plugins, more).run([config(plugins)])
+    assert not extended.reused
+    assert extended.record.classifiers["tfidf_lr"].mixed is not None
+    assert extended.record.classifiers["tfidf_lr"].mixed["12"] == mixed  # kept, not redone
+    assert extended.record.classifiers["tfidf_lr"].mixed["30"]["real_alone"]["n_train"] == 30

@@ -137,12 +137,12 @@ def curation_grid(pipelines: Sequence[str] | None, settings: Sequence[str]
     return out
 
 
-def seeds(values: Sequence[str] | None) -> list[int]:
-    """``--seed`` values as integers (default 0)."""
+def seeds(values: Sequence[str] | None, option: str = "--seed") -> list[int]:
+    """Integers from repeated or comma-separated values (``--seed``: default 0)."""
     out = []
     for part in split_values(values or ["0"]):
         try:
             out.append(int(part))
         except ValueError:
-            raise SynthbenchError(f"--seed takes integers, got {part!r}") from None
+            raise SynthbenchError(f"{option} takes integers, got {part!r}") from None
     return out

@@ -159,7 +159,7 @@ class Runner:
         fresh = [(b, p) for b, p in config.baselines
                  if b not in done or dict(done[b].params) != dict(p)]
         if stored is not None and same_oracle and set(wanted) <= set(stored.classifiers) \
-                and not fresh and not any(map(partial(stages.needs_n_eq, ws),
+                and not fresh and not any(map(partial(stages.incomplete, ws),
                                               stored.classifiers.values())):
             return CellOutcome(folder, stored, reused=True)
         task = ws.task(config.task)
@@ -170,7 +170,7 @@ class Runner:
         generated_at = time.perf_counter()
         real = stages.real_sample(task, data, config)
         done.update({b: stages.run_baseline(ws, config, b, p) for b, p in fresh})
-        scored = {c: stages.with_n_eq(ws, c, config, r)
+        scored = {c: stages.extend(ws, c, config, r, curated.examples)
                   for c, r in (stored.classifiers.items() if stored is not None else ())}
         for classifier in wanted:
             if classifier not in scored:

@@ -27,6 +27,7 @@ from synthbench.metrics.equivalence import (
     real_equivalent_n,
 )
 from synthbench.metrics.naturalness import two_sample_auc
+from synthbench.mixing import mix_real, score_mixed
 from synthbench.run.fitting import fit_and_score
 from synthbench.run.grid import make_component
 from synthbench.run.workspace import Workspace
@@ -202,24 +203,37 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
     syn_f1, real_f1 = on_synthetic.macro_f1, on_real.macro_f1
     result = ClassifierResult(on_synthetic, on_real,
                               syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None)
-    return with_n_eq(ws, classifier, config, result)
+    return extend(ws, classifier, config, result, synthetic)
 
 
-def with_n_eq(ws: Workspace, classifier: str, config: CellConfig,
-              result: ClassifierResult) -> ClassifierResult:
-    """``result`` with its real-data-equivalent size, when the run measures it and the
-    synthetic model has a macro-F1 (unchanged otherwise)."""
-    f1 = result.synthetic.macro_f1
-    if f1 is None or not needs_n_eq(ws, result):
+def incomplete(ws: Workspace, result: ClassifierResult) -> bool:
+    """Whether this run measures something ``result`` lacks: N_eq, or a K of ``--mix-real``."""
+    wants_n_eq = ws.settings.n_eq and result.synthetic.macro_f1 is not None
+    return (wants_n_eq and result.n_eq is None) or any(
+        str(k) not in (result.mixed or {}) for k in ws.settings.mix_real)
+
+
+def extend(ws: Workspace, classifier: str, config: CellConfig, result: ClassifierResult,
+           synthetic: Sequence[Example]) -> ClassifierResult:
+    """``result`` with what this run measures and it lacks: the real-data-equivalent size on
+    the classifier's real learning curve, and synthetic + K real against K real alone."""
+    if not incomplete(ws, result):
         return result
-    curve, name = real_curve(ws, classifier, config)
-    return dataclasses.replace(result, n_eq={**real_equivalent_n(curve, f1).to_json(),
-                                             "curve": name})
-
-
-def needs_n_eq(ws: Workspace, result: ClassifierResult) -> bool:
-    """Whether this run measures N_eq and ``result`` lacks it (and can have it)."""
-    return ws.settings.n_eq and result.n_eq is None and result.synthetic.macro_f1 is not None
+    f1 = result.synthetic.macro_f1
+    if ws.settings.n_eq and f1 is not None and result.n_eq is None:
+        curve, name = real_curve(ws, classifier, config)
+        result = dataclasses.replace(
+            result, n_eq={**real_equivalent_n(curve, f1).to_json(), "curve": name})
+    task = ws.task(config.task)
+    data = ws.task_data(task)
+    mixed = dict(result.mixed or {})
+    for k in ws.settings.mix_real:
+        if str(k) not in mixed:
+            sets = mix_real(synthetic, data.train, task.label_names, k, config.seed)
+            mixed[str(k)] = score_mixed(ws.plugins.classifiers.get(classifier).factory,
+                                        config.seed, sets, data.test,
+                                        task.label_names).to_json()
+    return dataclasses.replace(result, mixed=mixed or None)
 
 
 def real_curve(ws: Workspace, classifier: str, config: CellConfig) -> tuple[LearningCurve, str]:

@@ -35,7 +35,9 @@ class RunSettings:
     ``oracle`` is the classifier id behind label accuracy and label replacement; ``mode``
     sends API requests ``online`` or through the providers' batch APIs; ``max_cost`` caps
     the dollars of the whole run. ``n_eq`` measures each classifier's real-data-equivalent
-    size on a real learning curve up to ``n_eq_max`` examples (default: the train split).
+    size on a real learning curve up to ``n_eq_max`` examples (default: the train split);
+    ``mix_real`` lists K: each classifier is also fitted on the synthetic texts plus K real
+    examples, and on the K alone.
     """
 
     out: Path
@@ -43,6 +45,7 @@ class RunSettings:
     oracle: str = defaults.ORACLE
     n_eq: bool = False
     n_eq_max: int | None = None
+    mix_real: tuple[int, ...] = ()
     leakage_threshold: float = 0.95
     progress: bool = True
     max_cost: float | None = None
