@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 from tabulate import tabulate
 
-from synthbench.metrics import mean_ci
+from synthbench.metrics import cost_per_f1_point, mean_ci
 from synthbench.plugins import Plugins
 from synthbench.store import atomic_write_text, iter_results
 from synthbench.types import SCHEMA_VERSION, CellRecord, SynthbenchError
@@ -230,6 +230,12 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys()
         natural = _mean((r.metrics.naturalness or {}).get("auc") for r in members)
         if natural is not None:  # records before the two-sample test have none
             rows[-1]["naturalness_auc"] = natural
+        usd = [r.cost.usd for r in members]
+        if any(u for u in usd):  # priced (paid) models: dollars per cell and per F1 point
+            per_cell = _mean(usd)
+            rows[-1]["usd_per_cell"] = per_cell
+            rows[-1]["usd_per_f1_point"] = cost_per_f1_point(per_cell, _mean(
+                r.classifiers[classifier].synthetic.macro_f1 for r in members))
     ordered = sorted(tasks.values(), key=lambda t: (t["declared_subjectivity"], t["id"]))
     board = {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
              "tasks": ordered, "rows": rows}

@@ -12,7 +12,8 @@ def cell_record(task: str, seed: int, *, model: str = "m", generator: str = "zer
                 params: dict[str, Any] | None = None, n: int = 100,
                 interventions: list[Any] | None = None, f1: float = 0.5, real_f1: float = 1.0,
                 classifier: str = "tfidf_lr", baselines: dict[str, Any] | None = None,
-                declared: float = 0.1, cell: str | None = None) -> CellRecord:
+                declared: float = 0.1, cell: str | None = None, usd: float = 0.0
+                ) -> CellRecord:
     config: dict[str, Any] = {"model": model, "task": task, "generator": generator,
                               "generator_params": params or {"temperature": 1.0}, "n": n,
                               "seed": seed, "classifiers": [classifier], "oracle_size": 100}
@@ -37,7 +38,7 @@ def cell_record(task: str, seed: int, *, model: str = "m", generator: str = "zer
                                        "oracle_test_macro_f1": 0.8},
                     "similarity_to_real": {}, "leakage": {}, "embedder": {}},
         "n_synthetic": n, "n_real": n, "n_test": 10,
-        "cost": {"input_tokens": 0, "output_tokens": 10, "usd": 0.0,
+        "cost": {"input_tokens": 0, "output_tokens": 10, "usd": usd,
                  "price_per_million_tokens": None},
         "data": {}, "provenance": {"packages": {}, "plugins": [], "plugin_problems": [],
                                    "python": "3", "platform": "p", "created": "now"},
