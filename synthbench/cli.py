@@ -257,9 +257,15 @@ def _list(args: argparse.Namespace) -> int:
                          plugins.tasks.origin(task_id).distribution])
     elif args.what == "models":
         headers = ["provider", "model ids", "description", "plugin"]
-        rows = [[p, f"{p}/<model>" if p != "local" else "local", plugins.providers.get(p)
-                 .description, plugins.providers.origin(p).distribution]
-                for p in plugins.providers.ids()]
+        rows = []
+        for p in plugins.providers.ids():
+            pspec, origin = plugins.providers.get(p), plugins.providers.origin(p).distribution
+            rows.append([p, f"{p}/<model>" if p != "local" else "local", pspec.description,
+                         origin])
+            for model in pspec.models() if pspec.models else ():  # offline models, one a row
+                rows.append(["", model["id"], f"{model['size']}; {model['engine']}; "
+                             f"{model['installed']}" + (f"; {model['note']}"
+                                                        if model.get("note") else ""), origin])
     elif args.what == "generators":
         headers = ["generator", "description", "parameters (defaults)", "plugin"]
         rows = []

@@ -199,12 +199,15 @@ class Provider(Protocol):
 
 @dataclass(frozen=True)
 class ProviderSpec:
-    """A provider plugin: ``factory(model_name)`` builds a provider for ``id/model_name``."""
+    """A provider plugin: ``factory(model_name)`` builds a provider for ``id/model_name``.
+    ``models``, when given, lists the models it serves offline for ``synthbench list models``
+    (rows with ``id``, ``size``, ``engine``, ``installed``, ``note``; cheap: no weights)."""
 
     id: str
     factory: Callable[[str], Provider]
     description: str = ""
     requires_key: str | None = None
+    models: Callable[[], Sequence[Mapping[str, str]]] | None = None
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from synthbench import ProviderSpec, SynthbenchError, hookimpl
+from synthbench import Provider, ProviderSpec, SynthbenchError, hookimpl
 from synthbench.cached_provider import CachedProvider
 from synthbench_local import engine
 from synthbench_local.embedded import EMBEDDED_NAME
@@ -36,7 +36,7 @@ def folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def weights_identity(provider: TransformersProvider, name: str | None = None) -> str | None:
+def weights_identity(provider: Provider, name: str | None = None) -> str | None:
     """The identity of a local model's weights: the GGUF checksum (embedded), else the local
     folder and its fingerprint, else the hub revision; ``None`` when none is known."""
     info = provider.describe()
@@ -143,7 +143,7 @@ def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> N
         "local", local_provider,
         f"offline models: local = {EMBEDDED_NAME} (default), local/qwen2.5-0.5b, "
         "local/qwen2.5-1.5b (CTranslate2 int8; converted once into the cache)",
-        **_identity_field(engine.sample_identity),
+        models=list_models, **_identity_field(engine.sample_identity),
     ))
     register(ProviderSpec(
         "hf", hf_provider,

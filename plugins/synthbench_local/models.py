@@ -139,7 +139,7 @@ def assembled(model: OfflineModel, paths: list[Path]) -> Iterator[Path]:
         with os.fdopen(handle, "wb") as out:
             for path in paths:
                 with path.open("rb") as chunk:
-                    for block in iter(lambda: chunk.read(1 << 20), b""):  # noqa: B023
+                    for block in iter(lambda: chunk.read(1 << 20), b""):
                         digest.update(block)
                         out.write(block)
         if digest.hexdigest() != model.sha256:
