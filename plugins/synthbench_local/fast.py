@@ -130,8 +130,13 @@ def batch_seed(batch: Sequence[GenerationRequest]) -> int:
 def even_batches(items: Sequence[int], cap: int) -> list[list[int]]:
     """``items`` split into the fewest batches of at most ``cap``, as even as possible."""
     count = max(1, math.ceil(len(items) / cap))
-    size = math.ceil(len(items) / count)
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+    base, extra = divmod(len(items), count)
+    batches, start = [], 0
+    for index in range(count):
+        size = base + (index < extra)
+        batches.append(list(items[start:start + size]))
+        start += size
+    return batches
 
 
 class CTranslate2Provider:
