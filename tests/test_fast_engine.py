@@ -30,7 +30,7 @@ from synthbench.types import (
     Provider,
     SynthbenchError,
 )
-from synthbench_local import engine, list_models, local_provider, models
+from synthbench_local import engine, hf_provider, list_models, local_provider, models
 from synthbench_local.fast import (
     CT2_MARKER,
     CTranslate2Provider,
@@ -203,6 +203,23 @@ def test_hf_folders_use_the_engine_where_it_converts_the_architecture(
     odd.mkdir()
     (odd / "config.json").write_text('{"architectures": ["NoSuchModelForCausalLM"]}')
     assert engine.hf_sample_identity(str(odd)) == {}
+
+
+def test_hf_folder_runs_on_the_fast_engine(fast: CTranslate2Provider,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", "off")
+    folder = str(embedded_folder())
+    served = hf_provider(folder)
+    assert isinstance(served.inner, CTranslate2Provider)
+    assert served.model_id == f"hf/{folder}"
+    info = served.describe()
+    assert info["served_model"] == folder and info["engine"] == "ctranslate2"
+    assert served.identity["weights"].startswith(f"folder:{Path(folder).resolve()}:")
+    request = ask("Name three colours.", max_tokens=12, temperature=0.0)
+    completion = served.complete([request])[0]
+    assert completion.model == f"hf/{folder}"
+    assert completion.text == fast.complete([request])[0].text  # same int8 weights, greedy
+    served.close()
 
 
 def embedded_folder() -> Path:
