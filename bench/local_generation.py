@@ -1,126 +1,178 @@
-"""Generated tokens/s of the ``local`` provider through synthbench vs raw ``model.generate``.
+"""Generated tokens/s of the ``local`` provider: the fast engine (CTranslate2 int8) through
+synthbench against today's transformers path (fp32, batch 8) and against the bare engine,
+with the share of the machine's fp32 matmul roofline, peak memory, and seconds per 100 texts.
 
-Both sides use the provider's loaded model and tokenizer, the same prompts, batch size and
-max_new_tokens, and count generated tokens the same way (up to and including EOS). Rounds
-alternate between the two so that load from other processes hits both alike.
+Each side runs in its own process, one after the other in the same invocation (so peak
+resident memory is that side's own), on the same 64 chat prompts, sampling (T = 1, top_p = 1,
+one seed per request) and 60 new tokens. Tokens are counted alike: generated tokens up to and
+including the end token.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/local_generation.py [--rounds 3]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/local_generation.py
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/local_generation.py --model qwen2.5-0.5b \\
+        --sides synthbench,bare
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
+import resource
+import subprocess
+import sys
 import time
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ["SYNTHBENCH_REQUEST_CACHE"] = "off"  # every side generates for real
 
-import torch
-
-from synthbench.types import GenerationRequest, Message
-from synthbench_local.provider import TransformersProvider, count_generated
-
-KINDS = ["positive", "negative", "funny", "sarcastic", "enthusiastic", "disappointed"]
-FILMS = ["movie", "science-fiction movie", "romantic comedy", "documentary"]
-
-
-def make_requests(n: int, max_tokens: int, temperature: float) -> list[GenerationRequest]:
-    prompts = [f"Write a short {kind} review of a {film}." for film in FILMS for kind in KINDS]
-    return [
-        GenerationRequest((Message("user", prompts[i % len(prompts)]),), max_tokens=max_tokens,
-                          temperature=temperature, seed=0, sample_index=i)
-        for i in range(n)
-    ]
+KINDS = ["positive", "negative", "funny", "sarcastic", "enthusiastic", "disappointed",
+         "short", "detailed"]
+FILMS = ["movie", "science-fiction movie", "romantic comedy", "documentary",
+         "horror film", "animated film", "thriller", "musical"]
+SIDES = ("transformers", "synthbench", "bare")
 
 
-def raw_pass(provider: TransformersProvider, batches: list[Any], max_tokens: int,
-             temperature: float, seed: int) -> int:
-    """Plain ``model.generate`` over pre-tokenized batches; returns generated tokens."""
-    model, tokenizer = provider.model, provider.tokenizer
-    eos = frozenset({tokenizer.eos_token_id, *_as_list(model.generation_config.eos_token_id)})
-    sampling: dict[str, Any] = (
-        {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0}
-        if temperature > 0 else {"do_sample": False}
-    )
-    torch.manual_seed(seed)
-    total = 0
-    for encoded in batches:
-        with torch.inference_mode():
-            output = model.generate(**encoded, max_new_tokens=max_tokens,
-                                    pad_token_id=tokenizer.pad_token_id, **sampling)
-        new = output[:, encoded["input_ids"].shape[1]:].tolist()
-        total += sum(count_generated(row, eos) for row in new)
-    return total
+def make_requests(n: int, max_tokens: int, temperature: float, words: int | None = None
+                  ) -> list[Any]:
+    """``n`` chat requests over 64 distinct prompts, one seed per request."""
+    from synthbench import GenerationRequest, Message
+
+    prompts = [f"Write a {kind} review of a {film}" for film in FILMS for kind in KINDS]
+    suffix = f" in about {words} words." if words else "."
+    return [GenerationRequest((Message("user", prompts[i % len(prompts)] + suffix),),
+                              max_tokens=max_tokens, temperature=temperature, seed=0,
+                              sample_index=i)
+            for i in range(n)]
 
 
-def provider_pass(provider: TransformersProvider, requests: list[GenerationRequest]) -> int:
-    """The same work through ``Provider.complete``; returns generated tokens."""
-    return sum(c.usage.output_tokens for c in provider.complete(requests))
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _as_list(value: Any) -> list[int]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [int(value)]
+def matmul_gflops(seconds: float = 3.0) -> float:
+    """Best fp32 GFLOP/s of a 1024 x 1024 matrix product on every core torch uses."""
+    import torch
+
+    from synthbench_local.provider import available_cores
+
+    if not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(available_cores())
+    size = 1024
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        torch.mm(a, b)
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        for _ in range(10):
+            torch.mm(a, b)
+        best = max(best, 10 * 2 * size**3 / (time.perf_counter() - began) / 1e9)
+    return best
+
+
+def worker(side: str, model_name: str, n: int, max_tokens: int, temperature: float,
+           texts: int, words: int) -> dict[str, Any]:
+    """Measure one side in this process; returns figures as a JSON-able dict."""
+    from synthbench_local import local_provider
+
+    if side == "transformers":
+        os.environ["SYNTHBENCH_LOCAL_ENGINE"] = "transformers"
+    began = time.perf_counter()
+    provider: Any = local_provider(model_name)
+    ready = time.perf_counter() - began
+    requests = make_requests(n, max_tokens, temperature)
+    out: dict[str, Any] = {"side": side, "ready_s": ready, "batch": None}
+    if side == "bare":
+        import ctranslate2
+
+        inner = provider.inner
+        generator = ctranslate2.Generator(str(inner.model_dir), **inner.engine_options())
+        tokens = [inner.tokenizer.convert_ids_to_tokens(inner._chat_ids(r.messages))
+                  for r in requests]
+        options = inner.generate_options(requests[0])
+        generator.generate_batch(tokens[:4], **{**options, "max_length": 4})  # warm up
+        began = time.perf_counter()
+        results = generator.generate_batch(tokens, **options)
+        seconds = time.perf_counter() - began
+        out.update(tokens=sum(len(r.sequences_ids[0]) for r in results), seconds=seconds,
+                   batch=len(tokens))
+    else:
+        provider.complete(make_requests(4, 4, temperature))  # warm up
+        began = time.perf_counter()
+        completions = provider.complete(requests)
+        seconds = time.perf_counter() - began
+        out.update(tokens=sum(c.usage.output_tokens for c in completions), seconds=seconds,
+                   batch=getattr(provider.inner, "batch_size", None) or n)
+        if texts and side == "synthbench":
+            asked = make_requests(texts, 2 * words + 16, temperature, words=words)
+            began = time.perf_counter()
+            written = provider.complete(asked)
+            out.update(texts_s=time.perf_counter() - began, texts=len(written),
+                       mean_words=sum(len(c.text.split()) for c in written) / len(written))
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=24, help="requests per pass")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--model", default="smollm2-135m-instruct",
+                        help="local/<model>: smollm2-135m-instruct, qwen2.5-0.5b, ...")
+    parser.add_argument("--sides", default=",".join(SIDES))
+    parser.add_argument("--n", type=int, default=64, help="requests per pass")
+    parser.add_argument("--max-tokens", type=int, default=60)
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--texts", type=int, default=100,
+                        help="texts of ~--words words to time through synthbench (0: skip)")
+    parser.add_argument("--words", type=int, default=40)
+    parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    start = time.perf_counter()
-    provider = TransformersProvider.embedded(batch_size=args.batch_size)
-    print(f"provider ready in {time.perf_counter() - start:.1f} s: {provider.model_id}, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}")
-    requests = make_requests(args.n, args.max_tokens, args.temperature)
-    tokenizer = provider.tokenizer
-    batches = []
-    for begin in range(0, len(requests), args.batch_size):
-        chunk = requests[begin:begin + args.batch_size]
-        conversations = [[{"role": m.role, "content": m.content} for m in r.messages]
-                         for r in chunk]
-        batches.append(tokenizer.apply_chat_template(
-            conversations, add_generation_prompt=True, return_dict=True,
-            return_tensors="pt", padding=True,
-        ).to(provider.model.device))
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.model, args.n, args.max_tokens,
+                                args.temperature, args.texts, args.words)))
+        return
 
-    # warm up both paths once (one batch each)
-    raw_pass(provider, batches[:1], args.max_tokens, args.temperature, seed=-1)
-    provider_pass(provider, requests[:args.batch_size])
+    from synthbench_local.models import offline_model
 
-    rates: dict[str, list[float]] = {"synthbench": [], "raw": []}
-    for round_index in range(args.rounds):
-        order = ["raw", "synthbench"] if round_index % 2 == 0 else ["synthbench", "raw"]
-        for side in order:
-            began = time.perf_counter()
-            if side == "raw":
-                tokens = raw_pass(provider, batches, args.max_tokens, args.temperature,
-                                  seed=round_index)
-            else:
-                tokens = provider_pass(provider, requests)
-            seconds = time.perf_counter() - began
-            rates[side].append(tokens / seconds)
-            print(f"round {round_index + 1} {side:>10}: {tokens:5d} tokens in {seconds:6.2f} s "
-                  f"= {tokens / seconds:7.1f} tok/s")
+    parameters = offline_model(args.model).parameters
+    gflops = matmul_gflops()
+    roofline = gflops * 1e9 / (2 * parameters)
+    print(f"local/{args.model}: {parameters / 1e6:.0f}M parameters; fp32 matmul "
+          f"{gflops:.0f} GFLOP/s -> roofline {roofline:.0f} tok/s")
+    figures: dict[str, dict[str, Any]] = {}
+    for side in args.sides.split(","):
+        command = [sys.executable, __file__, "--worker", side, "--model", args.model,
+                   "--n", str(args.n), "--max-tokens", str(args.max_tokens),
+                   "--temperature", str(args.temperature), "--texts", str(args.texts),
+                   "--words", str(args.words)]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(f"{side} failed:\n{done.stderr[-3000:]}")
+        figures[side] = json.loads(done.stdout.strip().splitlines()[-1])
+        f = figures[side]
+        print(f"{side:>12}: {f['tokens']:5d} tokens in {f['seconds']:6.2f} s = "
+              f"{f['tokens'] / f['seconds']:7.1f} tok/s (batch {f['batch']}); "
+              f"ready in {f['ready_s']:.1f} s; peak RSS {f['peak_rss_mb']:.0f} MB")
 
-    ours = statistics.median(rates["synthbench"])
-    raw = statistics.median(rates["raw"])
-    # Adjacent runs share the machine's load best, so the paired per-round ratio is steadier.
-    pairs = zip(rates["synthbench"], rates["raw"], strict=True)
-    paired = statistics.median(ours_rate / raw_rate for ours_rate, raw_rate in pairs)
-    print(f"\n{args.n} requests, batch {args.batch_size}, max_tokens {args.max_tokens}, "
-          f"temperature {args.temperature}, median of {args.rounds} rounds")
-    print(f"synthbench provider.complete: {ours:7.1f} generated tok/s")
-    print(f"raw model.generate loop:      {raw:7.1f} generated tok/s")
-    print(f"ratio of medians:             {ours / raw:7.3f}")
-    print(f"median per-round ratio:       {paired:7.3f}  (target >= 0.9)")
+    rate = {side: f["tokens"] / f["seconds"] for side, f in figures.items()}
+    print(f"\n{args.n} prompts, {args.max_tokens} new tokens, T = {args.temperature}, "
+          f"one process per side, shared machine")
+    if "synthbench" in rate and "transformers" in rate:
+        print(f"synthbench (CTranslate2) / transformers fp32 batch 8: "
+              f"{rate['synthbench'] / rate['transformers']:6.2f}x  (target >= 4)")
+    if "synthbench" in rate and "bare" in rate:
+        print(f"synthbench / bare CTranslate2 engine, same batch:    "
+              f"{rate['synthbench'] / rate['bare']:6.3f}   (target >= 0.9)")
+    if "synthbench" in rate:
+        print(f"share of the fp32 matmul roofline:                   "
+              f"{rate['synthbench'] / roofline:6.3f}   (target >= 0.5)")
+        f = figures["synthbench"]
+        if "texts_s" in f:
+            print(f"{f['texts']} texts of ~{args.words} words (mean {f['mean_words']:.0f}): "
+                  f"{f['texts_s']:.1f} s = {100 * f['texts_s'] / f['texts']:.1f} s per 100 texts")
 
 
 if __name__ == "__main__":

@@ -244,9 +244,15 @@ def _list(args: argparse.Namespace) -> int:
                          plugins.tasks.origin(task_id).distribution])
     elif args.what == "models":
         headers = ["provider", "model ids", "description", "plugin"]
-        rows = [[p, p if p == defaults.MODEL else f"{p}/<model>",
-                 plugins.providers.get(p).description, plugins.providers.origin(p).distribution]
-                for p in plugins.providers.ids()]
+        rows = []
+        for p in plugins.providers.ids():
+            pspec, origin = plugins.providers.get(p), plugins.providers.origin(p).distribution
+            rows.append([p, p if p == defaults.MODEL else f"{p}/<model>", pspec.description,
+                         origin])
+            for model in pspec.models() if pspec.models else ():  # offline models, one a row
+                rows.append(["", model["id"], f"{model['size']}; {model['engine']}; "
+                             f"{model['installed']}" + (f"; {model['note']}"
+                                                        if model.get("note") else ""), origin])
     elif args.what in ("generators", "interventions", "baselines"):
         registry: Registry[Any] = getattr(plugins, args.what)
         headers = [args.what[:-1], "description", "parameters (defaults)", "plugin"]

@@ -343,6 +343,8 @@ class ProviderSpec:
     request (an engine, its version, a compute type), cheaply and without loading weights;
     a non-empty identity becomes part of every cell's generation key. ``paid``: its calls
     cost money, so unattended runs (the pytest gates) use it only on explicit opt-in.
+    ``models``, when given, lists the models it serves offline for ``synthbench list models``
+    (rows with ``id``, ``size``, ``engine``, ``installed``, ``note``; cheap: no weights).
     """
 
     id: str
@@ -350,6 +352,7 @@ class ProviderSpec:
     description: str = ""
     identity: Callable[[str], Mapping[str, Any]] | None = None
     paid: bool = False
+    models: Callable[[], Sequence[Mapping[str, str]]] | None = None
 
 
 @dataclass

@@ -81,7 +81,8 @@ def test_registers_local_and_hf() -> None:
         specs[1].factory("", CallContext())
 
 
-def test_conversion_is_cached_and_reused(provider: TransformersProvider) -> None:
+def test_conversion_is_cached_and_reused(provider: TransformersProvider,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     folder = converted_dir(GGUF_SHA256)
     assert is_complete(folder, GGUF_SHA256)
     assert (folder / MARKER).read_text().strip() == GGUF_SHA256
@@ -93,7 +94,8 @@ def test_conversion_is_cached_and_reused(provider: TransformersProvider) -> None
     assert {"transformers", "torch", "dtype", "batch_size", "served_model"} <= info.keys()
     before = (folder.stat().st_ino, (folder / MARKER).stat().st_mtime_ns)
 
-    start = time.perf_counter()
+    monkeypatch.setenv("SYNTHBENCH_LOCAL_ENGINE", "transformers")  # the fast engine's own
+    start = time.perf_counter()                              # conversion: test_fast_engine
     again = local_provider("smollm2-135m-instruct", CallContext())  # the plugin's factory
     elapsed = time.perf_counter() - start
     assert isinstance(again, Provider)
@@ -140,8 +142,10 @@ def test_same_seeds_same_texts_different_seeds_differ(provider: TransformersProv
     assert [c.text for c in provider.complete(reseeded)] != first
 
 
-def test_hf_loads_a_local_folder(provider: TransformersProvider) -> None:
-    folder = str(converted_dir(GGUF_SHA256))
+def test_hf_loads_a_local_folder(provider: TransformersProvider,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNTHBENCH_LOCAL_ENGINE", "transformers")  # hf on the fast engine:
+    folder = str(converted_dir(GGUF_SHA256))                        # test_fast_engine
     served = hf_provider(folder, CallContext())
     assert served.model_id == f"hf/{folder}"
     assert served.describe()["served_model"] == folder

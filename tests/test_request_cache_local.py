@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from synthbench.calls import CachedProvider, CacheSettings, CallContext
-from synthbench.generation import REQUESTS_PER_CALL
 from synthbench.testing import MockProvider, RecordingProvider
 from synthbench.types import (
     Closeable,
@@ -33,6 +32,11 @@ from synthbench.types import (
 )
 from synthbench_local import folder_fingerprint, hf_provider, local_provider, weights_identity
 from synthbench_local.embedded import GGUF_SHA256, converted_dir
+from synthbench_local.engine import REQUESTS_PER_CALL as ENGINE_REQUESTS_PER_CALL
+
+# The runner sends the fast engine this many requests per call (one full batch).
+REQUESTS_PER_CALL = ENGINE_REQUESTS_PER_CALL["cpu"]
+N_TEXTS = REQUESTS_PER_CALL + 36  # two calls: the kill lands in the second
 
 SYNTHBENCH = str(Path(sys.executable).parent / "synthbench")
 
@@ -59,7 +63,11 @@ def local(database: Path) -> Iterator[CachedProvider]:
     thread (on a busy machine two threads spin-wait for each other at ~10x the CPU)."""
     import torch
 
+    patch = pytest.MonkeyPatch()
+    patch.setenv("OMP_NUM_THREADS", "1")  # the fast engine's threads, read when it is built
+    patch.setenv("SYNTHBENCH_LOCAL_DEVICE", "cpu")
     provider = local_provider("", CallContext(cache=CacheSettings(database)))
+    patch.undo()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield provider
@@ -126,7 +134,8 @@ def test_another_model_identity_never_answers_from_the_cache(
 def test_weights_identity_of_the_embedded_model_and_of_a_folder(
         local: CachedProvider, tmp_path: Path) -> None:
     assert local.identity["weights"] == f"gguf-sha256:{GGUF_SHA256}"
-    assert local.identity["dtype"] == "float32"
+    assert local.identity["engine"]["engine"] == "ctranslate2"
+    assert local.identity["fallback"]["dtype"] == "float32"
     assert weights_identity(local.inner) == local.identity["weights"]
     folder = tmp_path / "model"
     folder.mkdir()
@@ -222,7 +231,7 @@ def test_answers_are_kept_per_call_and_failures_are_never_cached(tmp_path: Path)
 
 def command(shared_data: Path, out: Path) -> list[str]:
     return [SYNTHBENCH, "run", "--model", "local", "--task", "relation_classification",
-            "--n", "40", "-G", "max_tokens=8", "--classifier", "tfidf_lr",
+            "--n", str(N_TEXTS), "-G", "max_tokens=8", "--classifier", "tfidf_lr",
             "--oracle-size", "100", "--data-dir", str(shared_data), "--out", str(out),
             "--no-progress"]
 
@@ -276,7 +285,7 @@ def test_kill_9_of_a_local_run_then_the_same_command_resumes(
     assert dry.returncode == 0, dry.stderr[-2000:]
     total = next(line for line in dry.stdout.splitlines() if line.startswith("total"))
     requests, from_cache = map(int, total.split()[1:3])
-    assert from_cache == at_kill and requests >= 40  # the dry run counts the stored answers
+    assert from_cache == at_kill and requests >= N_TEXTS  # the dry run counts the stored answers
 
     resumed = subprocess.run(command(shared_data, out), env=env, capture_output=True,
                              text=True, timeout=600, preexec_fn=one_core)

@@ -1,8 +1,11 @@
-"""Providers ``local`` (the embedded SmolLM2-135M-Instruct, the default) and ``hf/<model>``.
+"""Providers ``local`` (the embedded SmolLM2-135M-Instruct, the default; ``local/<name>`` the
+other offline models of ``models.CATALOG``) and ``hf/<model>``.
 
-torch and transformers are imported only when a provider is built, so listing plugins is fast.
-Both are served behind the request cache (``CachedProvider``), keyed by the weights' identity,
-so a killed run keeps every text generated before the ``complete`` call in flight.
+Both run on the fast engine (CTranslate2 int8, ``fast.py``) where it can serve the model, else
+on transformers (``SYNTHBENCH_LOCAL_ENGINE=transformers`` forces it). torch and transformers
+are imported only when a provider is built, so listing plugins is fast. Both are served behind
+the request cache (``CachedProvider``), keyed by the weights' and the engine's identity, so a
+killed run keeps every text generated before the ``complete`` call in flight.
 """
 
 from __future__ import annotations
@@ -12,10 +15,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synthbench import CachedProvider, CallContext, ProviderSpec, SynthbenchError, hookimpl
+from synthbench import (
+    CachedProvider,
+    CallContext,
+    Provider,
+    ProviderSpec,
+    SynthbenchError,
+    hookimpl,
+)
+from synthbench_local import engine
 from synthbench_local.embedded import EMBEDDED_NAME
 
 if TYPE_CHECKING:
+    from synthbench_local.fast import CTranslate2Provider
     from synthbench_local.provider import TransformersProvider
 
 
@@ -29,7 +41,7 @@ def folder_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def weights_identity(provider: TransformersProvider, name: str | None = None) -> str | None:
+def weights_identity(provider: Provider, name: str | None = None) -> str | None:
     """The identity of a local model's weights: the GGUF checksum (embedded), else the local
     folder and its fingerprint, else the hub revision; ``None`` when none is known."""
     info = provider.describe()
@@ -51,35 +63,94 @@ def cached(provider: TransformersProvider, calls: CallContext, name: str | None 
                           calls.cache)
 
 
-def local_provider(name: str, calls: CallContext) -> CachedProvider:
-    """``local`` or ``local/smollm2-135m-instruct``: the embedded model, converted once, cached."""
-    if name.strip().lower() not in ("", EMBEDDED_NAME):
-        raise SynthbenchError(
-            f"local/{name}: local serves only the embedded {EMBEDDED_NAME}; "
-            f"write local, or hf/{name} for a Hugging Face model"
-        )
-    from synthbench_local.provider import TransformersProvider
+def cached_fast(provider: CTranslate2Provider, weights: str, calls: CallContext
+                ) -> CachedProvider:
+    """The fast-engine ``provider`` behind the request cache, keyed by its weights, the
+    engine's identity and sampling, and the transformers fallback's (logit-bias requests)."""
+    from synthbench_local.fast import SAMPLING
+    from synthbench_local.provider import SAMPLING as FALLBACK_SAMPLING
 
-    return cached(TransformersProvider.embedded(), calls)
+    return CachedProvider(provider, weights, {
+        "engine": engine.engine_identity(), "sampling": SAMPLING,
+        "fallback": {"engine": "transformers", "dtype": "float32",
+                     "sampling": FALLBACK_SAMPLING}}, calls.cache)
+
+
+def local_provider(name: str, calls: CallContext) -> CachedProvider:
+    """``local`` or ``local/<name>``: an offline catalog model, converted once, cached."""
+    from synthbench_local.models import offline_model
+
+    model = offline_model(name)
+    model.require()  # a missing extra fails in one line before torch is imported
+    if engine.engine_name() == "transformers":
+        from synthbench_local.provider import TransformersProvider
+
+        return cached(TransformersProvider.offline(model), calls)
+    from synthbench_local.fast import CTranslate2Provider
+
+    return cached_fast(CTranslate2Provider.offline(model), f"gguf-sha256:{model.sha256}", calls)
 
 
 def hf_provider(name: str, calls: CallContext) -> CachedProvider:
-    """``hf/<hub id or local folder>``: any chat causal LM through transformers."""
+    """``hf/<hub id or local folder>``: any chat causal LM, on the fast engine where it
+    converts the architecture, else through transformers."""
     if not name.strip():
         raise SynthbenchError("hf needs a model: write hf/<hub id or local folder>, "
                               "e.g. hf/HuggingFaceTB/SmolLM2-360M-Instruct")
+    name = name.strip()
+    if engine.hf_sample_identity(name):
+        weights = hub_weights_identity(name)
+        if weights is not None:
+            from synthbench_local.fast import CTranslate2Provider
+
+            return cached_fast(CTranslate2Provider.from_pretrained(name, weights), weights,
+                               calls)
     from synthbench_local.provider import TransformersProvider
 
-    return cached(TransformersProvider.from_pretrained(name.strip()), calls, name.strip())
+    return cached(TransformersProvider.from_pretrained(name), calls, name)
+
+
+def hub_weights_identity(name: str) -> str | None:
+    """The identity of ``hf/<name>``'s weights without loading them: a folder's fingerprint,
+    or the revision of the hub snapshot in the local cache."""
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return f"folder:{folder.resolve()}:{folder_fingerprint(folder.resolve())}"
+    config = engine._config_path(name)
+    return f"revision:{config.parent.name}" if config is not None else None
+
+
+def list_models() -> list[dict[str, str]]:
+    """One row per ``local/<name>`` model: id, weights size, engine, installed or the hint."""
+    from synthbench_local.models import CATALOG
+
+    try:
+        serving = engine.engine_name()
+    except SynthbenchError:
+        serving = "transformers"
+    rows = []
+    for model in CATALOG.values():
+        label = "local" if model.name == EMBEDDED_NAME else model.model_id
+        rows.append({
+            "id": label, "size": f"{model.parameters / 1e6:,.0f}M params, "
+                                  f"{model.gguf_mb} MB GGUF",
+            "engine": "ctranslate2 int8" if serving == "ctranslate2" else "transformers fp32",
+            "installed": "installed" if model.installed else f"not installed: {model.hint}",
+            "note": model.quality})
+    return rows
 
 
 @hookimpl
 def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> None:
     register(ProviderSpec(
         "local", local_provider,
-        f"embedded default {EMBEDDED_NAME} (CPU, no key; converted once into the cache)",
+        f"offline models: local = {EMBEDDED_NAME} (default), local/qwen2.5-0.5b, "
+        "local/qwen2.5-1.5b (CTranslate2 int8; converted once into the cache)",
+        models=list_models, identity=engine.sample_identity,
     ))
     register(ProviderSpec(
         "hf", hf_provider,
-        "any Hugging Face chat causal LM: hf/<hub id or local folder> (transformers)",
+        "any Hugging Face chat causal LM: hf/<hub id or local folder> (CTranslate2 where it "
+        "converts the architecture, else transformers)",
+        identity=engine.hf_sample_identity,
     ))

