@@ -130,8 +130,11 @@ def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Map
     return result
 
 
-def build(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The leaderboard as JSON-ready data."""
+def build(records: Sequence[Mapping[str, Any]],
+          measured: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The leaderboard as JSON-ready data. With ``measured`` (``measured_subjectivity`` of
+    ``synthbench.subjectivity.store``), every row also correlates utility with the measured
+    scores, and the board names the judge; without it the board is as before."""
     _check_unique(records)
     labels = generator_labels(records)
     tasks: dict[str, dict[str, Any]] = {}
@@ -170,12 +173,18 @@ def build(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "output_tokens": sum(int(r["cost"].get("output_tokens") or 0) for r in members),
             **rank_correlations(per_task, subjectivity),
         })
+        if measured is not None:
+            rows[-1]["measured"] = rank_correlations(
+                {t: v for t, v in per_task.items() if t in measured["scores"]},
+                measured["scores"])
     ordered = sorted(tasks.values(), key=lambda t: (t["declared_subjectivity"], t["id"]))
     board = {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
              "tasks": ordered, "rows": rows}
     even = break_even(records)
     if even:
         board["break_even"] = even
+    if measured is not None:
+        board["measured_subjectivity"] = dict(measured)
     return board
 
 
@@ -265,6 +274,8 @@ def to_markdown(board: Mapping[str, Any]) -> str:
     for classifier in classifiers:
         header = ["model", "generator", "N", *task_ids, "mean utility", "Remote-Clique (real)",
                   "label acc.", "Spearman ρ [95% CI]", "Kendall τ"]
+        if "measured_subjectivity" in board:
+            header += ["ρ measured [95% CI]", "τ measured [95% CI]"]
         table = []
         for row in (r for r in board["rows"] if r["classifier"] == classifier):
             table.append([
@@ -275,6 +286,7 @@ def to_markdown(board: Mapping[str, Any]) -> str:
                 _fmt(row["label_accuracy"]),
                 _fmt(row["spearman_rho"], 2) + _fmt_ci(row["spearman_ci"]),
                 _fmt(row["kendall_tau"], 2),
+                *_measured_cells(row),
             ])
         lines += [f"## Classifier: {classifier}", "",
                   tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
@@ -287,11 +299,39 @@ def to_markdown(board: Mapping[str, Any]) -> str:
                   "classifying the real test split in context. The inspection is simulated by "
                   "the oracle (a classifier trained on real data), as in Chung et al.", "",
                   break_even_table(board["break_even"], "github"), ""]
+    if "measured_subjectivity" in board:
+        lines += measured_section(board)
     lines += ["## Declared task subjectivity", "",
               tabulate([[t["id"], f"{t['declared_subjectivity']:.3f}", t["source"]]
                         for t in board["tasks"]], headers=["task", "score", "source"],
                        tablefmt="github", disable_numparse=True), ""]
     return "\n".join(lines)
+
+
+def _measured_cells(row: Mapping[str, Any]) -> list[str]:
+    if "measured" not in row:
+        return []
+    m = row["measured"]
+    return [_fmt(m["spearman_rho"], 2) + _fmt_ci(m["spearman_ci"]),
+            _fmt(m["kendall_tau"], 2) + _fmt_ci(m["kendall_ci"])]
+
+
+def measured_section(board: Mapping[str, Any]) -> list[str]:
+    """Markdown lines on measured subjectivity: who measured it, and the scores."""
+    measured = board["measured_subjectivity"]
+    scores = measured["scores"]
+    table = [[t, f"{scores[t]:.3f}", "[{:.2f}, {:.2f}]".format(*measured["ci"][t])]
+             for t in sorted(scores, key=lambda t: (scores[t], t))]
+    return ["## Measured task subjectivity", "",
+            f"Measured by the judge `{measured['judge']}` ({measured['method']}), Li's "
+            f"pairwise protocol v{measured['protocol_version']}, Bradley–Terry scores "
+            f"(0 = most objective); judge position bias {_fmt(measured['position_bias'], 2)} "
+            f"(share of first-shown answers), order consistency "
+            f"{_fmt(measured['order_consistency'], 2)}, Kendall τ against the declared order "
+            f"{_fmt(measured['kendall_tau'], 2)}{_fmt_ci(measured['kendall_ci'])}. The "
+            "'ρ measured' columns correlate utility with these scores.", "",
+            tabulate(table, headers=["task", "measured", "95% CI"], tablefmt="github",
+                     disable_numparse=True), ""]
 
 
 def break_even_table(rows: Sequence[Mapping[str, Any]], fmt: str = "simple") -> str:
@@ -309,8 +349,10 @@ def break_even_table(rows: Sequence[Mapping[str, Any]], fmt: str = "simple") -> 
 
 def rebuild(results: Path, out: Path) -> tuple[Path, Path, int]:
     """Read every finished cell under ``results`` and write ``leaderboard.{json,md}`` in ``out``."""
+    from synthbench.subjectivity.store import measured_subjectivity
+
     records = [record for _, record in iter_results(results)]
-    board = build(records)
+    board = build(records, measured_subjectivity(results, [r["config"]["task"] for r in records]))
     json_path, md_path = out / "leaderboard.json", out / "leaderboard.md"
     atomic_write_text(json_path, json.dumps(board, indent=2, sort_keys=True) + "\n")
     atomic_write_text(md_path, to_markdown(board))
