@@ -97,7 +97,7 @@ def test_a_judge_with_a_fixed_position_bias_is_detected() -> None:
 @pytest.mark.parametrize(("reply", "choice"), [
     ("A", "A"), ("B.", "B"), (" b", "B"), ("Answer: A", "A"), ("Task B is more objective.", "B"),
     ("I think B", "B"), ("Both are subjective.", None), ("A or B", None), ("", None),
-    ("Again, neither", None),
+    ("Again, neither", None), ("a task about news is B", "B"), ("**B**", "B"),
 ])
 def test_parse_choice_reads_a_letter_or_counts_the_reply_unparsable(
         reply: str, choice: str | None) -> None:

@@ -119,15 +119,19 @@ def pair_messages(card_a: str, card_b: str) -> tuple[Message, ...]:
     return (Message("system", SYSTEM), Message("user", user))
 
 
-_LEAD = re.compile(r"^\W*(?:answer\W*|task\W*|option\W*)?([AB])(?![A-Za-z0-9])", re.IGNORECASE)
+_LEAD = re.compile(r"^\W*(?:(?i:answer|task|option)\W*)?([AB])(?![A-Za-z0-9])")
 _LETTER = re.compile(r"(?<![A-Za-z0-9])([AB])(?![A-Za-z0-9])")
 _BOTH = re.compile(r"(?<![A-Za-z0-9])([AB])\s*(?:or|and|/|,|vs\.?)\s*([AB])(?![A-Za-z0-9])")
 
 
 def parse_choice(text: str) -> str | None:
-    """``"A"`` or ``"B"`` from a reply, else ``None`` (unparsable): a reply that starts with
-    the letter (optionally after "Answer:", "Task"), else one that names exactly one of the
-    two letters as a standalone capital; "A or B" and the like are unparsable."""
+    """``"A"`` or ``"B"`` from a reply, else ``None`` (unparsable): a bare letter (either
+    case), a reply that starts with the capital letter (optionally after "Answer:", "Task"),
+    else one that names exactly one of the two letters as a standalone capital; "A or B" and
+    the like are unparsable."""
+    bare = text.strip(" \t\n.:*\"'()")
+    if bare in ("a", "b"):
+        return bare.upper()
     if _BOTH.search(text):
         return None
     lead = _LEAD.match(text.strip())
