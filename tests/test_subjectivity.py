@@ -335,3 +335,48 @@ def test_leaderboard_adds_measured_correlations_only_when_a_record_exists(
 
     text = to_markdown(board)
     assert "ρ measured [95% CI]" in text and "`mock/judge`" in text
+
+
+class BiasedScorer:
+    """A scoring judge whose logit P("A") is a fixed bias plus the BT difference of the two
+    tasks shown: it answers "A" every time, yet its log-probabilities carry the order."""
+
+    def __init__(self, strength: dict[str, float], bias: float = 3.0) -> None:
+        self.strength, self.bias, self.calls = strength, bias, 0
+
+    @property
+    def model_id(self) -> str:
+        return "mock/biased-scorer"
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset({"logprobs"})
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.model_id}
+
+    def complete(self, requests: Any) -> Any:
+        raise AssertionError("a scoring judge is not asked for text")
+
+    def score_continuations(self, messages: Any, continuations: Any) -> list[float]:
+        self.calls += 1
+        a, b = names_shown(messages[-1].content)
+        return [self.bias + self.strength[a] - self.strength[b], 0.0]
+
+
+def test_couple_reading_cancels_a_constant_position_bias_of_a_scoring_judge(
+        li_tasks: tuple[list[Task], dict[str, Any]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
+    tasks, train = li_tasks
+    strength = {t.name: -2.0 * t.subjectivity.score for t in tasks}  # declared order
+    judge = BiasedScorer(strength)
+    record = measure(judge, tasks, train, ProtocolSettings(samples=2, rounds=100))
+    assert record["judge"]["method"] == "logprobs" and judge.calls == 24
+    assert record["position_bias"]["first_share"] == 1.0  # the primary reading sees only "A"
+    assert len(set(s["score"] for s in record["scores"].values())) == 1
+    debiased = record["couple_debiased"]
+    assert debiased["couples"] == 12 and debiased["order"] == list(TASKS)
+    assert debiased["kendall_tau_vs_declared"]["tau"] == pytest.approx(1.0)
+    measure(judge, tasks, train, ProtocolSettings(samples=2, rounds=100))
+    assert judge.calls == 24  # scored answers come from the request cache

@@ -152,3 +152,24 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> list[float] | None:
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return [max(0.0, centre - half), min(1.0, centre + half)]
+
+
+def couple_verdicts(judgments: Sequence[Mapping[str, object]]) -> list[Verdict]:
+    """One position-free verdict per (pair, sample) couple of scored judgments.
+
+    With log-probabilities, logit P(first) = b + (strength of first − strength of second)
+    in a Bradley–Terry judge with a constant position bias b; the difference between the
+    two orders of a couple cancels b, so the task whose own first showing had the larger
+    logit wins the couple. Couples without both scores, and exact ties, are left out."""
+    logit: dict[tuple[str, str, int], float] = {}
+    for j in judgments:
+        scores = j.get("logprobs")
+        if isinstance(scores, (list, tuple)) and len(scores) == 2:
+            a, b = (float(v) for v in scores)
+            logit[(str(j["first"]), str(j["second"]), int(str(j["sample"])))] = a - b
+    verdicts = []
+    for (first, second, sample), value in sorted(logit.items()):
+        other = logit.get((second, first, sample))
+        if first < second and other is not None and value != other:
+            verdicts.append(Verdict(first, second, first if value > other else second, sample))
+    return verdicts

@@ -364,7 +364,27 @@ def build_record(provider: Provider, method: str, tasks: Sequence[Task],
                  "scaled: 0 = most objective, 1 = most subjective; 95% intervals: percentile "
                  "bootstrap over judgments, resampled within each pair",
         "judgments": list(judgments),
+        **_couple_debiased(ids, judgments, settings, declared),
     }
+
+
+def _couple_debiased(ids: Sequence[str], judgments: Sequence[Mapping[str, Any]],
+                     settings: ProtocolSettings, declared: Mapping[str, float]
+                     ) -> dict[str, Any]:
+    """A secondary fit for scored judges (``bt.couple_verdicts``: one verdict per couple of
+    orders, the position bias cancelled); reported beside the primary fit, never instead."""
+    verdicts = bt.couple_verdicts(judgments)
+    if not verdicts:
+        return {}
+    fitted = bt.fit(ids, verdicts, rounds=settings.rounds, seed=settings.seed)
+    return {"couple_debiased": {
+        "scores": {t: {"score": fitted.scores[t], "ci": list(fitted.intervals[t])} for t in ids},
+        "order": sorted(ids, key=lambda t: (fitted.scores[t], t)),
+        "couples": len(verdicts),
+        "kendall_tau_vs_declared": bt.kendall_with_ci(fitted, declared),
+        "definition": "secondary: per (pair, sample), the task whose logit P(first) was larger "
+                      "when shown first wins; a constant position bias cancels",
+    }}
 
 
 def summary(record: Mapping[str, Any]) -> str:
@@ -396,5 +416,11 @@ def summary(record: Mapping[str, Any]) -> str:
         f"{share(cons['share'], cons['ci'])} of {cons['n']} couples",
         f"Kendall tau vs declared: {share(tau['tau'], tau['ci'])}",
     ]
+    if "couple_debiased" in record:
+        debiased = record["couple_debiased"]
+        dtau = debiased["kendall_tau_vs_declared"]
+        lines.append(f"secondary, position bias cancelled per couple ({debiased['couples']} "
+                     f"couples): order {', '.join(debiased['order'])}; Kendall tau vs "
+                     f"declared {share(dtau['tau'], dtau['ci'])}")
     return "\n".join(lines)
 
