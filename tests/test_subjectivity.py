@@ -88,10 +88,14 @@ def test_a_judge_with_a_fixed_position_bias_is_detected() -> None:
     consistency = bt.order_consistency(fair)["share"]
     assert consistency > 0.7  # type: ignore[operator]
     assert bt.order_consistency(biased)["share"] < consistency - 0.3  # type: ignore[operator]
-    # A judge that only ever answers "A" is consistent on nothing.
+    # A judge that only ever answers "A" is consistent on nothing and ranks nothing.
     always_first = [bt.Verdict(v.first, v.second, v.first, v.sample) for v in fair]
     assert bt.position_bias(always_first)["first_share"] == 1.0
     assert bt.order_consistency(always_first)["share"] == 0.0
+    fitted = bt.fit(list(truth), always_first, rounds=50)
+    assert set(fitted.scores.values()) == {0.5}
+    tau = bt.kendall_with_ci(fitted, {t: float(i) for i, t in enumerate(truth)})
+    assert tau["tau"] is None and tau["ci"] is None
 
 
 @pytest.mark.parametrize(("reply", "choice"), [

@@ -24,6 +24,7 @@ from scipy import stats
 
 ALPHA = 0.1  # pseudo-count between every pair, against 2 x samples real judgments a pair
 BOOTSTRAP = 1000
+TIE = 1e-6  # log-strength differences below this are the fit's numerical noise
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,12 @@ def fit_strengths(items: Sequence[str], verdicts: Sequence[Verdict],
 
 
 def to_subjectivity(strengths: Mapping[str, float]) -> dict[str, float]:
-    """Min–max scaled and flipped: 0 = strongest (most objective), 1 = weakest."""
+    """Min–max scaled and flipped: 0 = strongest (most objective), 1 = weakest. Strengths
+    that differ by less than ``TIE`` are equal (the fit's rounding noise must not be scaled
+    up into a ranking), so a judge that gives no information scores every task 0.5."""
     top, bottom = max(strengths.values()), min(strengths.values())
     spread = top - bottom
-    if spread <= 0:
+    if spread < TIE:
         return {item: 0.5 for item in strengths}
     return {item: (top - value) / spread for item, value in strengths.items()}
 
@@ -111,7 +114,9 @@ def kendall_with_ci(fitted: Fit, declared: Mapping[str, float]) -> dict[str, obj
         return result
     x = [declared[t] for t in tasks]
     tau = stats.kendalltau(x, [fitted.scores[t] for t in tasks]).statistic
-    result["tau"] = None if math.isnan(tau) else float(tau)
+    if math.isnan(tau):
+        return result  # measured scores all tied: no order to compare, no interval either
+    result["tau"] = float(tau)
     taus = [stats.kendalltau(x, [r[t] for t in tasks]).statistic for r in fitted.replicates]
     taus = [float(t) for t in taus if not math.isnan(t)]
     if taus:
