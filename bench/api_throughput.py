@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from fake_llm_server import FakeLLMServer, ServerConfig
 
-from synthbench.requests import LayeredProvider, LayerSettings
+from synthbench.calls import CacheSettings, CallContext, LayeredProvider, SendSettings
 from synthbench.types import GenerationRequest, Message
 
 RPM = 1200.0  # per model: 20 requests a second
@@ -43,11 +43,9 @@ def requests(model: str) -> list[GenerationRequest]:
 def provider(model: str, cache: Path, configured: bool = True) -> LayeredProvider:
     from synthbench_api import openai_provider
 
-    made = openai_provider(model)
-    made.layer.settings = LayerSettings(
-        concurrency=int(RPM / 60 * LATENCY_S * 3) + 4,
-        requests_per_minute=RPM if configured else None, timeout_base_s=10, cache_path=cache)
-    return made
+    send = SendSettings(concurrency=int(RPM / 60 * LATENCY_S * 3) + 4,
+                        requests_per_minute=RPM if configured else None, timeout_base_s=10)
+    return openai_provider(model, CallContext(cache=CacheSettings(cache), send=send))
 
 
 def timed_run(model: str, cache: Path, results: dict[str, float],

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from synthbench.baselines import LlmFewShot
 from synthbench.data import balanced_quota, load_task_data, sample_per_label
 from synthbench.generation import request_seed
 from synthbench.plugins import load_plugins
+from synthbench_baselines import LlmFewShot
 from synthbench_local.provider import TransformersProvider
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"

@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from synthbench.cached_provider import CachedProvider
-from synthbench.requests import LayerSettings
+from synthbench.calls import CachedProvider, CacheSettings, CallContext
 from synthbench.types import GenerationRequest, Message, Provider
 from synthbench_local import local_provider
 
@@ -37,9 +36,9 @@ def main() -> None:
     requests = [GenerationRequest((Message("user", f"Write a one-line review of film {i}."),),
                                   max_tokens=max_tokens, temperature=1.0, seed=i,
                                   sample_index=i) for i in range(n)]
-    built = local_provider("")
+    built = local_provider("", CallContext(cache=CacheSettings(enabled=False)))
     with tempfile.TemporaryDirectory() as folder:
-        settings = LayerSettings(cache_path=Path(folder) / "requests.sqlite")
+        settings = CacheSettings(Path(folder) / "requests.sqlite")
         extra = {k: v for k, v in built.identity.items() if k != "weights"}
         cached = CachedProvider(built.inner, built.identity["weights"], extra, settings)
         bare_s, bare = timed(built.inner, requests)

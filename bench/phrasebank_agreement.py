@@ -21,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from synthbench.calls import CallContext
 from synthbench.data import balanced_quota, load_task_data, sample_per_label
 from synthbench.models import resolve_model
 from synthbench.plugins import load_plugins
@@ -67,7 +68,7 @@ def main() -> None:
         f"{p['accuracy']:.3f}" for p in reference["real"]))
     if args.judge:
         sample = random.Random(0).sample(list(data.test), min(args.proxy_n, len(data.test)))
-        provider = resolve_model(plugins, args.judge)
+        provider = resolve_model(plugins, args.judge, CallContext())
         started = time.perf_counter()
         values, info = proxy_agreement(provider, task, sample)
         kept = [(float(v), a) for v, a in zip(values, instance_agreement(task, sample),

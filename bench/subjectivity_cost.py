@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from synthbench.calls import CallContext
 from synthbench.data import load_task_data
 from synthbench.models import resolve_model
 from synthbench.plugins import load_plugins
@@ -45,7 +46,7 @@ def main() -> None:
     cards = {t.id: task_card(t, load_task_data(t, Path(args.data_dir)).train, settings, 0)
              for t in tasks}
     started = time.perf_counter()
-    judge = Judge(resolve_model(plugins, args.judge), settings)
+    judge = Judge(resolve_model(plugins, args.judge, CallContext()), settings)
     loaded = time.perf_counter() - started
     by_size = sorted(cards, key=lambda t: len(cards[t]), reverse=True)
     pairs = [(by_size[i], by_size[-1 - i]) for i in range(args.timed)]  # large with small

@@ -1,15 +1,49 @@
-"""synthbench: how useful is LLM-written training data for text classification, and why."""
+"""synthbench: how useful is LLM-written training data for text classification, and why.
+
+This module is the whole public surface: plugins, built-in and third-party, import only what
+it exports (a test checks the built-in ones).
+"""
 
 from __future__ import annotations
 
 import pluggy
 
+from synthbench.calls import (
+    CachedProvider,
+    CacheSettings,
+    CallContext,
+    CallError,
+    LayeredProvider,
+    RequestLayer,
+    classify_status,
+    redact,
+)
+from synthbench.data import TaskData, balanced_quota, sample_per_label
+from synthbench.embeddings import DEFAULT_EMBEDDER, default_embedder
+from synthbench.generation import (
+    REFUSAL,
+    PromptGenerator,
+    examples_of,
+    parse_text,
+    request_seed,
+    word_cap,
+)
+from synthbench.paths import cache_dir
 from synthbench.plugins import Plugins, load_plugins
+from synthbench.testing import MockProvider
 from synthbench.types import (
+    Backend,
+    Baseline,
+    BaselineSpec,
+    BatchBackend,
+    BatchState,
     Capability,
     CellConfig,
+    CellRecord,
     ClassifierSpec,
+    Closeable,
     Completion,
+    ContinuationScorer,
     Example,
     GenerationContext,
     GenerationCounts,
@@ -24,11 +58,14 @@ from synthbench.types import (
     InterventionSpec,
     Label,
     Message,
+    Price,
     Provider,
     ProviderSpec,
+    Reply,
     Subjectivity,
     SynthbenchError,
     Task,
+    Tokenizer,
     Usage,
 )
 
@@ -37,10 +74,24 @@ __version__ = "0.1.0"
 hookimpl = pluggy.HookimplMarker("synthbench")
 
 __all__ = [
+    "DEFAULT_EMBEDDER",
+    "REFUSAL",
+    "Backend",
+    "Baseline",
+    "BaselineSpec",
+    "BatchBackend",
+    "BatchState",
+    "CacheSettings",
+    "CachedProvider",
+    "CallContext",
+    "CallError",
     "Capability",
     "CellConfig",
+    "CellRecord",
     "ClassifierSpec",
+    "Closeable",
     "Completion",
+    "ContinuationScorer",
     "Example",
     "GenerationContext",
     "GenerationCounts",
@@ -54,14 +105,32 @@ __all__ = [
     "InterventionOutcome",
     "InterventionSpec",
     "Label",
+    "LayeredProvider",
     "Message",
+    "MockProvider",
     "Plugins",
+    "Price",
+    "PromptGenerator",
     "Provider",
     "ProviderSpec",
+    "Reply",
+    "RequestLayer",
     "Subjectivity",
     "SynthbenchError",
     "Task",
+    "TaskData",
+    "Tokenizer",
     "Usage",
+    "balanced_quota",
+    "cache_dir",
+    "classify_status",
+    "default_embedder",
+    "examples_of",
     "hookimpl",
     "load_plugins",
+    "parse_text",
+    "redact",
+    "request_seed",
+    "sample_per_label",
+    "word_cap",
 ]

@@ -1,13 +1,12 @@
-"""The ``synthbench`` command: run / list / leaderboard. Thin: parses, calls, prints.
+"""The ``synthbench`` command: run / list / leaderboard / validate / recheck / export.
 
-Every user error is one line on stderr and a non-zero exit (2 for bad usage, 1 otherwise);
-``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
+Thin: parses, calls, prints. Every user error is one line on stderr and a non-zero exit (2 for
+bad usage, 1 otherwise); ``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -16,10 +15,10 @@ from typing import Any, NoReturn
 
 from tabulate import tabulate
 
-from synthbench.plugins import Plugins, load_plugins
+from synthbench import defaults
+from synthbench.plugins import Plugins, Registry, load_plugins
+from synthbench.run.grid import curation_grid, generator_grid, parse_param, seeds, split_values
 from synthbench.types import SynthbenchError
-
-DEFAULT_CLASSIFIERS = "tfidf_lr,minilm_lr"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,102 +34,33 @@ def _note(line: str) -> None:
     print(f"synthbench: {line}", file=sys.stderr)
 
 
-def _split(values: Sequence[str] | None) -> list[str]:
-    """Repeated and comma-separated values, in order, without duplicates."""
-    out: list[str] = []
-    for value in values or []:
-        for part in value.split(","):
-            part = part.strip()
-            if part and part not in out:
-                out.append(part)
-    return out
-
-
-def _param(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key.strip():
-        raise SynthbenchError(f"generator parameter {text!r} is not KEY=VALUE")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip(), value
-
-
-def _generator_grid(settings: Sequence[str]) -> list[dict[str, Any]]:
-    """Generator parameters from ``-G KEY=VALUE``; a VALUE that is not JSON and has commas
-    sweeps (``-G temperature=0.3,0.7,0.9,1.3``: one cell per value; several swept keys give
-    every combination). A quoted JSON string keeps its commas: ``-G 'style="a, b"'``."""
-    grid: list[dict[str, Any]] = [{}]
-    for text in settings:
-        key, value = _param(text)
-        raw = text.partition("=")[2]
-        values = [_param(f"{key}={part}")[1] for part in raw.split(",")] \
-            if isinstance(value, str) and value == raw and "," in raw else [value]
-        values = [v for i, v in enumerate(values) if v not in values[:i]]
-        grid = [{**point, key: v} for point in grid for v in values]
-    return grid
-
-
-def _curations(pipelines: Sequence[str] | None, settings: Sequence[str]
-               ) -> list[list[tuple[str, dict[str, Any]]]]:
-    """Intervention pipelines from ``--intervention`` (each one comma-separated, in order;
-    ``none`` is the uncurated cell) and ``-I STEP.KEY=VALUE`` settings. A VALUE with commas
-    sweeps: one pipeline per value (several swept keys give every combination)."""
-    steps_of = [[s.strip() for s in p.split(",") if s.strip()] for p in pipelines or []]
-    steps_of = [[] if s == ["none"] else s for s in steps_of] or [[]]
-    used = {step for steps in steps_of for step in steps}
-    sweeps: list[tuple[str, str, list[Any]]] = []
-    for text in settings:
-        target, value = _param(text)
-        step, dot, key = target.partition(".")
-        if not dot or not key:
-            raise SynthbenchError(f"intervention parameter {text!r} is not STEP.KEY=VALUE")
-        if step not in used:
-            raise SynthbenchError(f"-I {text}: intervention {step!r} is not in --intervention")
-        raw = text.partition("=")[2]
-        values = [_param(f"x={part}")[1] for part in raw.split(",")] \
-            if isinstance(value, str) and value == raw and "," in raw else [value]
-        sweeps.append((step, key, values))
-    combos: list[dict[tuple[str, str], Any]] = [{}]
-    for step, key, values in sweeps:
-        combos = [{**c, (step, key): v} for c in combos for v in values]
-    out: list[list[tuple[str, dict[str, Any]]]] = []
-    for steps in steps_of:
-        for combo in combos:
-            pipeline = [(step, {k: v for (s, k), v in combo.items() if s == step})
-                        for step in steps]
-            if pipeline not in out:
-                out.append(pipeline)
-    return out
-
-
-def _seeds(values: Sequence[str] | None) -> list[int]:
-    seeds = []
-    for part in _split(values or ["0"]):
-        try:
-            seeds.append(int(part))
-        except ValueError:
-            raise SynthbenchError(f"--seed takes integers, got {part!r}") from None
-    return seeds
+def _plugin_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The plugin options, accepted before the command (``synthbench -p mytask run``, dests
+    prefixed ``pre_``) and after it; ``_plugins`` merges both."""
+    parser.add_argument("-p", dest=f"{prefix}plugin_args", action="append", default=[],
+                        metavar="NAME", help="load plugin module NAME (also ./NAME.py), or "
+                        "block a plugin with no:NAME")
+    parser.add_argument("--strict", dest=f"{prefix}strict", action="store_true",
+                        help="fail when any plugin fails to load")
+    parser.add_argument("--no-local-plugins", dest=f"{prefix}no_local_plugins",
+                        action="store_true", help="do not load ./synthbench_plugins.py and "
+                        "./synthbench_plugins/*.py")
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("-p", dest="plugin_args", action="append", default=[], metavar="NAME",
-                        help="load plugin module NAME, or block a plugin with no:NAME")
-    common.add_argument("--strict", action="store_true",
-                        help="fail when any plugin fails to load")
+    _plugin_options(common)
     parser = _Parser(prog="synthbench", description=__doc__.splitlines()[0] if __doc__ else "")
+    _plugin_options(parser, prefix="pre_")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="generate, train, test, measure, store")
     run.add_argument("--model", action="append", help="provider/model, e.g. local or hf/gpt2; "
-                     "repeat or comma-separate for several (default: local)")
+                     f"repeat or comma-separate for several (default: {defaults.MODEL})")
     run.add_argument("--task", action="append", required=True,
                      help="task id(s); repeat or comma-separate")
     run.add_argument("--generator", action="append",
-                     help="generator id(s) (default: zero_shot)")
+                     help=f"generator id(s) (default: {','.join(defaults.GENERATORS)})")
     run.add_argument("-G", dest="generator_params", action="append", default=[],
                      metavar="KEY=VALUE", help="generator parameter, e.g. -G k=5; VALUE "
                      "a,b,c sweeps (one cell per value), e.g. -G temperature=0.3,0.7,0.9,1.3")
@@ -139,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", action="append",
                      help="seed(s); several give a mean and a 95%% interval (default 0)")
     run.add_argument("--classifier", action="append",
-                     help=f"downstream classifier(s) (default {DEFAULT_CLASSIFIERS})")
+                     help=f"downstream classifier(s) (default {','.join(defaults.CLASSIFIERS)})")
     run.add_argument("--out", default="results", help="results directory (default results/)")
     run.add_argument("--data-dir", help="offline task data: DIR/<task>/{train,test}.jsonl "
                      "(default $SYNTHBENCH_DATA_DIR, else the Hugging Face hub)")
@@ -150,9 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="STEP.KEY=VALUE", help="intervention parameter, e.g. -I "
                      "label_replacement.k=90; VALUE a,b,c sweeps (one cell per value)")
     run.add_argument("--baseline", action="append", metavar="ID",
-                     help="also run a baseline on the real test split: llm_few_shot")
+                     help="also run a baseline on the real test split (synthbench list "
+                     "baselines)")
     run.add_argument("-B", dest="baseline_params", action="append", default=[],
                      metavar="KEY=VALUE", help="baseline parameter, e.g. -B k=8 -B n_test=100")
+    run.add_argument("--n-eq", action="store_true",
+                     help="also measure each classifier's real-data-equivalent size: the real N "
+                     "whose learning curve reaches the synthetic model's macro-F1 (curves are "
+                     "stored once per task, classifier and seed under OUT/curves/)")
+    run.add_argument("--n-eq-max", type=int, metavar="N",
+                     help="largest real N on the learning curve (default: the train split)")
+    run.add_argument("--mix-real", action="append", metavar="K[,K...]",
+                     help="also fit each classifier on the synthetic texts plus K real "
+                     "examples and on the K alone, and report the gain (Li et al.'s "
+                     "real + synthetic), e.g. --mix-real 10,50,100")
     run.add_argument("--oracle-size", type=int, default=4000,
                      help="real training examples for the label-accuracy oracle (default 4000)")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -169,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", parents=[common], help="list tasks, models, generators, "
                          "classifiers or plugins")
     lst.add_argument("what", choices=["tasks", "models", "generators", "classifiers",
-                                      "interventions", "plugins"])
+                                      "interventions", "baselines", "plugins"])
     lst.add_argument("--results", default="results", help="for tasks: show measured "
                      "subjectivity from DIR/subjectivity/ when a record exists (default results/)")
 
@@ -184,66 +125,112 @@ def build_parser() -> argparse.ArgumentParser:
                            help="rebuild leaderboard/ from the results directory alone")
     board.add_argument("--results", default="results", help="results directory (default results/)")
     board.add_argument("--out", default="leaderboard", help="where to write (default leaderboard/)")
+    board.add_argument("--data-dir", help="real task data (DIR/<task>/train.jsonl) for the "
+                       "page's real example texts; without it the page shows none")
+    board.add_argument("--diff", metavar="BASE_JSON", help="also print, as Markdown, the rows "
+                       "new or changed against this earlier leaderboard.json")
+    check = sub.add_parser("validate", help="check a submitted results folder")
+    check.add_argument("results", help="results folder (with cells/)")
+    check.add_argument("--base", help="the results folder before the submission: no existing "
+                       "cell may be deleted or changed")
+    check.add_argument("--sample", type=int, default=3,
+                       help="cells whose Remote-Clique is recomputed with the embedder (default 3)")
+    again = sub.add_parser("recheck", help="fail if fresh utilities leave their recorded interval")
+    again.add_argument("fresh", help="results folder of the fresh run")
+    again.add_argument("--against", required=True, help="recorded results folder")
+    again.add_argument("--tolerance", type=float, default=0.05,
+                       help="slack around the recorded interval, in utility (default 0.05)")
+
+    export = sub.add_parser("export", parents=[common], help="write cells' texts as a Hugging "
+                            "Face dataset (DatasetDict on disk + Parquet) with a dataset card")
+    export.add_argument("results", help="results directory, or one cell folder")
+    export.add_argument("--cell", action="append", default=[], metavar="NAME",
+                        help="cell folder name to export; repeat (default: every cell)")
+    export.add_argument("--out", required=True, help="folder to write the dataset into")
+    export.add_argument("--data-dir", help="offline task data, to read the real data's licence "
+                        "from <task>/meta.json (default $SYNTHBENCH_DATA_DIR)")
+    export.add_argument("--license", default="unknown",
+                        help="licence id for the card's metadata (default unknown)")
+    export.add_argument("--push-to-hub", metavar="REPO",
+                        help="also upload to this Hugging Face dataset repo (token: $HF_TOKEN)")
+    export.add_argument("--private", action="store_true", help="create the hub repo private")
     return parser
 
 
 def _plugins(args: argparse.Namespace) -> Plugins:
-    modules = [p for p in args.plugin_args if not p.startswith("no:")]
-    blocked = [p[3:] for p in args.plugin_args if p.startswith("no:")]
-    return load_plugins(modules, blocked, strict=args.strict, warn=_warn)
+    given = [*args.pre_plugin_args, *args.plugin_args]
+    modules = [p for p in given if not p.startswith("no:")]
+    blocked = [p[3:] for p in given if p.startswith("no:")]
+    return load_plugins(modules, blocked, strict=args.strict or args.pre_strict, warn=_warn,
+                        local_plugins=not (args.no_local_plugins or args.pre_no_local_plugins))
 
 
 def _run(args: argparse.Namespace) -> int:
     from synthbench.data import resolve_data_dir
-    from synthbench.leaderboard import break_even, break_even_table, summary_table
-    from synthbench.runner import CellOutcome, Runner, RunSettings, make_configs
+    from synthbench.leaderboard import BreakEvenKeys, break_even, break_even_table, summary_table
+    from synthbench.run import CellOutcome, Runner, RunSettings, make_configs
+    from synthbench.run.planning import estimate, estimate_table
 
     if args.n < 1:
         raise SynthbenchError(f"--n must be at least 1, got {args.n}")
     if args.oracle_size < 2:
         raise SynthbenchError(f"--oracle-size must be at least 2, got {args.oracle_size}")
+    if args.n_eq_max is not None and args.n_eq_max < 2:
+        raise SynthbenchError(f"--n-eq-max must be at least 2, got {args.n_eq_max}")
+    mix_real = seeds(args.mix_real, "--mix-real") if args.mix_real else []
+    if any(k < 1 for k in mix_real):
+        raise SynthbenchError(f"--mix-real takes positive numbers of real examples, got "
+                              f"{','.join(map(str, mix_real))}")
     if args.baseline_params and not args.baseline:
         raise SynthbenchError("-B sets a baseline parameter, but no --baseline is given")
-    plugins = _plugins(args)
-    grid = _generator_grid(args.generator_params)
-    if args.temperature is not None:
-        grid = [{**params, "temperature": args.temperature} for params in grid]
-    configs = [config for params in grid for config in make_configs(
-        plugins, models=_split(args.model) or ["local"], tasks=_split(args.task),
-        generators=_split(args.generator) or ["zero_shot"], params=params, n=args.n,
-        seeds=_seeds(args.seed), classifiers=_split(args.classifier or [DEFAULT_CLASSIFIERS]),
-        oracle_size=args.oracle_size,
-        curations=_curations(args.intervention, args.intervention_params),
-        baselines=[(b, dict(_param(p) for p in args.baseline_params))
-                   for b in _split(args.baseline)],
-    )]
-    if args.mode:
-        os.environ["SYNTHBENCH_REQUEST_MODE"] = args.mode  # read by the request layer
     if args.max_cost is not None and not args.max_cost > 0:
         raise SynthbenchError(f"--max-cost must be a positive number of dollars, "
                               f"got {args.max_cost}")
+    plugins = _plugins(args)
+    grid = generator_grid(args.generator_params)
+    if args.temperature is not None:
+        grid = [{**params, "temperature": args.temperature} for params in grid]
+    configs = [config for params in grid for config in make_configs(
+        plugins, models=split_values(args.model) or [defaults.MODEL],
+        tasks=split_values(args.task),
+        generators=split_values(args.generator) or list(defaults.GENERATORS), params=params,
+        n=args.n, seeds=seeds(args.seed),
+        classifiers=split_values(args.classifier) or list(defaults.CLASSIFIERS),
+        oracle_size=args.oracle_size,
+        curations=curation_grid(args.intervention, args.intervention_params),
+        baselines=[(b, dict(parse_param(p) for p in args.baseline_params))
+                   for b in split_values(args.baseline)],
+    )]
     settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
-                           progress=not args.no_progress, max_cost=args.max_cost)
-    runner = Runner(plugins, settings, log=_note)
-    if args.dry_run:
-        from synthbench.dryrun import estimate, estimate_table
+                           oracle=defaults.ORACLE, n_eq=args.n_eq or args.n_eq_max is not None,
+                           n_eq_max=args.n_eq_max, mix_real=tuple(mix_real),
+                           progress=not args.no_progress,
+                           max_cost=args.max_cost, mode=args.mode or "online")
+    with Runner(plugins, settings, log=_note) as runner:
+        if args.dry_run:
+            runner.validate(configs)
+            print(estimate_table(estimate(runner.ws, configs)))
+            print("\ndry run: nothing was called; output tokens and dollars are upper bounds "
+                  "(max_tokens per request) for generation, interventions that call the model "
+                  "and baselines")
+            return 0
+        done = iter(range(1, len(configs) + 1))
 
-        print(estimate_table(estimate(runner, configs)))
-        print("\ndry run: nothing was called; output tokens and dollars are upper bounds "
-              "(max_tokens per request) for generation only")
-        return 0
-    done = iter(range(1, len(configs) + 1))
+        def report(outcome: CellOutcome) -> None:
+            state = "stored, reused" if outcome.reused else "done"
+            print(f"[{next(done)}/{len(configs)}] {outcome.folder.name}: {state}",
+                  file=sys.stderr)
 
-    def report(outcome: CellOutcome) -> None:
-        state = "stored, reused" if outcome.reused else "done"
-        print(f"[{next(done)}/{len(configs)}] {outcome.folder.name}: {state}", file=sys.stderr)
-
-    outcomes = runner.run(configs, on_cell=report)
-    print(summary_table([o.record for o in outcomes]))
-    even = break_even([o.record for o in outcomes])
-    if even:
-        print("\nbreak-even of label_replacement against llm_few_shot (inspection simulated "
-              "by the oracle):\n" + break_even_table(even))
+        records = [o.record for o in runner.run(configs, on_cell=report)]
+    print(summary_table(records))
+    keys = BreakEvenKeys.of(plugins)
+    for reference, step, _ in keys.pairs:
+        rows = [r for r in break_even(records, keys)
+                if r.get("reference", reference) == reference
+                and r.get("intervention", step) == step]
+        if rows:
+            print(f"\nbreak-even of {step} against {reference} (inspection simulated by the "
+                  "oracle):\n" + break_even_table(rows, reference))
     print(f"\nresults in {settings.out}/; rebuild the leaderboard with: synthbench leaderboard "
           f"--results {settings.out}")
     return 0
@@ -269,30 +256,14 @@ def _list(args: argparse.Namespace) -> int:
         headers, rows = with_measured(headers, rows, Path(args.results))
     elif args.what == "models":
         headers = ["provider", "model ids", "description", "plugin"]
-        rows = [[p, f"{p}/<model>" if p != "local" else "local", plugins.providers.get(p)
-                 .description, plugins.providers.origin(p).distribution]
+        rows = [[p, p if p == defaults.MODEL else f"{p}/<model>",
+                 plugins.providers.get(p).description, plugins.providers.origin(p).distribution]
                 for p in plugins.providers.ids()]
-    elif args.what == "generators":
-        headers = ["generator", "description", "parameters (defaults)", "plugin"]
-        rows = []
-        for gen_id in plugins.generators.ids():
-            spec = plugins.generators.get(gen_id)
-            try:
-                defaults = ", ".join(f"{k}={v}" for k, v in
-                                     sorted(spec.factory().get_params().items()))
-            except Exception as exc:
-                defaults = f"(no defaults: {type(exc).__name__})"
-            rows.append([gen_id, spec.description, defaults,
-                         plugins.generators.origin(gen_id).distribution])
-    elif args.what == "interventions":
-        headers = ["intervention", "description", "parameters (defaults)", "plugin"]
-        rows = []
-        for step in plugins.interventions.ids():
-            ispec = plugins.interventions.get(step)
-            defaults = ", ".join(f"{k}={v}" for k, v in
-                                 sorted(ispec.factory().get_params().items()))
-            rows.append([step, ispec.description, defaults,
-                         plugins.interventions.origin(step).distribution])
+    elif args.what in ("generators", "interventions", "baselines"):
+        registry: Registry[Any] = getattr(plugins, args.what)
+        headers = [args.what[:-1], "description", "parameters (defaults)", "plugin"]
+        rows = [[item, registry.get(item).description, _defaults(registry.get(item).factory),
+                 registry.origin(item).distribution] for item in registry.ids()]
     elif args.what == "classifiers":
         headers = ["classifier", "description", "plugin"]
         rows = [[c, plugins.classifiers.get(c).description,
@@ -305,14 +276,78 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _defaults(factory: Any) -> str:
+    """A component's parameters with their defaults, as ``k=v, ...``."""
+    try:
+        return ", ".join(f"{k}={v}" for k, v in sorted(factory().get_params().items()))
+    except Exception as exc:  # a component with required parameters
+        return f"(no defaults: {type(exc).__name__})"
+
+
 def _leaderboard(args: argparse.Namespace) -> int:
-    from synthbench.leaderboard import rebuild
+    from synthbench.leaderboard import BreakEvenKeys, rebuild
 
     results = Path(args.results)
     if not results.is_dir():
         raise SynthbenchError(f"results directory {str(results)!r} does not exist")
-    json_path, md_path, count = rebuild(results, Path(args.out))
-    print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}")
+    base = None
+    if args.diff:
+        from synthbench.store import read_json
+
+        base = read_json(Path(args.diff))  # read first: it may be the file being rebuilt
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None and not data_dir.is_dir():
+        raise SynthbenchError(f"--data-dir {args.data_dir!r} is not a directory")
+    json_path, md_path, count = rebuild(results, Path(args.out), data_dir,
+                                        BreakEvenKeys.of(_plugins(args)))
+    print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}, "
+          f"{Path(args.out) / 'index.html'}", file=sys.stderr if base is not None else sys.stdout)
+    if base is not None:
+        from synthbench.report.tables import diff_markdown
+        from synthbench.store import read_json
+
+        print(diff_markdown(base, read_json(json_path)))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from synthbench.validate import format_problems, summary, validate
+
+    base = Path(args.base) if args.base else None
+    report = validate(Path(args.results), base, args.sample)
+    if report.problems:
+        print(format_problems(report.problems), file=sys.stderr)
+        print(f"synthbench: {len(report.problems)} problem(s) in {args.results}", file=sys.stderr)
+        return 1
+    print(summary(report, base))
+    return 0
+
+
+def _recheck(args: argparse.Namespace) -> int:
+    from synthbench.validate import recheck
+
+    lines, compared = recheck(Path(args.fresh), Path(args.against), args.tolerance)
+    for line in lines:
+        print(f"synthbench: out of interval: {line}", file=sys.stderr)
+    print(f"{compared - len(lines)} of {compared} fresh utilities within their recorded interval")
+    return 1 if lines else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from synthbench.export import export_cells, push_to_hub
+
+    data_dir = args.data_dir or os.environ.get("SYNTHBENCH_DATA_DIR")
+    out = Path(args.out)
+    plugins = _plugins(args)
+    cells = export_cells(Path(args.results), out, split_values(args.cell),
+                         Path(data_dir) if data_dir else None, args.license,
+                         {g: plugins.generators.get(g).real_data for g in plugins.generators.ids()})
+    curated = sum(c.curated for c in cells)
+    print(f"exported {len(cells)} cell(s), {sum(c.rows for c in cells)} texts"
+          + (f" ({curated} curated)" if curated else "") + f" to {out}/ (README.md, data/*/"
+          "train.parquet, arrow/*)")
+    if args.push_to_hub:
+        print(f"pushed to {push_to_hub(out, args.push_to_hub, private=args.private)}")
     return 0
 
 
@@ -327,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "list": _list, "leaderboard": _leaderboard,
+                "validate": _validate, "recheck": _recheck, "export": _export,
                 "subjectivity": _subjectivity}
     try:
         return commands[args.command](args)

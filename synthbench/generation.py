@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from synthbench.types import (
+    CallSizeHint,
     Completion,
     Example,
     GenerationContext,
@@ -94,8 +95,8 @@ class PromptGenerator(ABC):
     ``outcome_meta`` for JSON data stored with the texts. ``requests_per_call`` is the
     batch size those hooks see; left at None, the provider's own ``requests_per_call``
     decides (an API provider takes hundreds at once, its request layer bounds what is in
-    flight), else ``REQUESTS_PER_CALL``. ``requires`` names the provider capabilities the generator
-    cannot work without; the runner refuses such a cell before any cell starts.
+    flight), else ``REQUESTS_PER_CALL``. ``requires`` names the provider capabilities the
+    generator cannot work without; its plugin copies it into ``GeneratorSpec.requires``.
 
     :param temperature: sampling temperature (Chung et al. sweep 0.3, 0.7, 0.9, 1.3).
     :param top_p: nucleus sampling mass.
@@ -164,8 +165,9 @@ class PromptGenerator(ABC):
         pending = wanted[:]
         sent = 0
         while pending:
-            size = self.requests_per_call or int(
-                getattr(ctx.provider, "requests_per_call", REQUESTS_PER_CALL))
+            size = self.requests_per_call or (
+                ctx.provider.requests_per_call if isinstance(ctx.provider, CallSizeHint)
+                else REQUESTS_PER_CALL)
             chunk, pending = pending[:size], pending[size:]
             requests = [self._request(task, name, sent + i, rng, ctx)
                         for i, name in enumerate(chunk)]

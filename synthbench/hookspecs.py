@@ -1,10 +1,14 @@
-"""The whole plugin contract: one hook per plugin kind, each handed a ``register`` callback.
+"""The hooks of the plugin contract (the types they pass are in ``synthbench.types``): one
+hook per plugin kind, each handed a ``register`` callback.
 
 A plugin module implements any of these with ``@synthbench.hookimpl`` and is listed under the
-``synthbench`` entry-point group of its distribution. Every hook is called once per run on a
-fresh plugin manager; each implementation calls ``register`` zero or more times and returns
-nothing. Registered ids must be unique across all plugins: a second registration of an id is
-an error naming both plugins. The order in which plugins are called never reaches any output.
+``synthbench`` entry-point group of its distribution (or loaded with ``-p MODULE``). When: each
+hook is called exactly once per run, through pluggy, right after plugins load, on a fresh
+plugin manager, so every hookimpl option (``tryfirst``, ``trylast``, ``wrapper``) works.
+Returns: nothing; each implementation calls ``register`` zero or more times. An
+implementation that raises costs one line naming its plugin, and the others still register.
+Registered ids must be unique across all plugins: a second registration of an id is an error
+naming both plugins. The order in which plugins are called never reaches any output.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Callable
 import pluggy
 
 from synthbench.types import (
+    BaselineSpec,
     ClassifierSpec,
     GeneratorSpec,
     InterventionSpec,
@@ -40,8 +45,8 @@ def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> N
 
     :param register: call ``register(ProviderSpec(id="openai", factory=...))``. A model id
         ``"openai/gpt-4o-mini"`` reaches the factory of provider ``openai`` as
-        ``factory("gpt-4o-mini")``. Factories import their SDK lazily and raise
-        ``SynthbenchError`` with a pip hint when it is missing.
+        ``factory("gpt-4o-mini", calls)`` with the run's ``CallContext``. Factories import
+        their SDK lazily and raise ``SynthbenchError`` with a pip hint when it is missing.
     """
 
 
@@ -71,4 +76,16 @@ def synthbench_register_interventions(register: Callable[[InterventionSpec], Non
         factory takes the intervention's parameters as keyword arguments and returns an
         object with ``get_params()`` and ``apply(examples, ctx) -> InterventionOutcome``.
         ``--intervention a,b`` runs them in that order, each on the previous one's output.
+    """
+
+
+@hookspec
+def synthbench_register_baselines(register: Callable[[BaselineSpec], None]) -> None:
+    """Register baselines: references that use no synthetic data (the provider classifying
+    the real test split in context).
+
+    :param register: call ``register(BaselineSpec(id="llm_few_shot", factory=...))``; the
+        factory takes the baseline's parameters as keyword arguments and returns an object
+        with ``get_params()`` and ``run(provider, task, train, test, seed) -> dict``.
+        ``--baseline ID`` runs it once per (model, task data, parameters, seed).
     """

@@ -13,6 +13,7 @@ import math
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,13 @@ import numpy as np
 from scipy import stats
 from tabulate import tabulate
 
-from synthbench.metrics import mean_ci
+from synthbench.metrics import cost_per_f1_point, mean_ci
+from synthbench.plugins import Plugins
 from synthbench.store import atomic_write_text, iter_results
-from synthbench.types import SCHEMA_VERSION, SynthbenchError
+from synthbench.types import SCHEMA_VERSION, CellRecord, SynthbenchError
 
 BOOTSTRAP = 2000
+MEASURED_KEYS = ("spearman_rho", "spearman_ci", "kendall_tau", "kendall_ci")
 SUBJECTIVITY_NOTE = (
     "Declared subjectivity is provisional: Li et al.'s task order as given in synthbench's "
     "METHOD.md (scaled to 0..1), and synthbench's own placement for tasks Li et al. did not "
@@ -32,7 +35,34 @@ SUBJECTIVITY_NOTE = (
 )
 
 
-def generator_labels(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+@dataclass(frozen=True)
+class BreakEvenKeys:
+    """What the plugins declare for Chung's break-even: interventions whose parameter counts
+    inspected items (id -> parameter) and baselines that are the reference to beat."""
+
+    inspections: Mapping[str, str] = field(default_factory=dict)
+    references: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, plugins: Plugins) -> BreakEvenKeys:
+        inspections = {i: plugins.interventions.get(i).inspection_param
+                       for i in plugins.interventions.ids()}
+        return cls({i: p for i, p in inspections.items() if p},
+                   tuple(b for b in plugins.baselines.ids()
+                         if plugins.baselines.get(b).break_even_reference))
+
+    @property
+    def pairs(self) -> list[tuple[str, str, str]]:
+        """(reference baseline, intervention, its inspection parameter), sorted."""
+        return [(ref, step, param) for ref in sorted(self.references)
+                for step, param in sorted(self.inspections.items())]
+
+
+def configs_of(records: Sequence[CellRecord]) -> list[dict[str, Any]]:
+    return [r.config.to_record() for r in records]
+
+
+def generator_labels(configs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """A label per distinct generator configuration: the generator id plus the parameters
     whose values differ between the configurations of that generator in ``records``, e.g.
     ``zero_shot[temperature=1.3]`` next to ``zero_shot[temperature=0.3]``; a curated variant
@@ -40,8 +70,7 @@ def generator_labels(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     by_generator: dict[str, dict[str, Mapping[str, Any]]] = defaultdict(dict)
     steps: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     pipelines: dict[str, list[Any]] = {}
-    for record in records:
-        config = record["config"]
+    for config in configs:
         key = _params_key(config)
         by_generator[config["generator"]][key] = config["generator_params"]
         pipelines[key] = list(config.get("interventions") or [])
@@ -55,6 +84,12 @@ def generator_labels(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         labels[key] += "".join(f"+{_variant(step, params, _varying(steps[step]))}"
                                for step, params in pipeline)
     return labels
+
+
+def cell_generators(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Each record's cell name -> the generator label its board row shows."""
+    labels = generator_labels([r["config"] for r in records])
+    return {str(r["cell"]): labels[_params_key(r["config"])] for r in records}
 
 
 def _varying(variants: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -75,18 +110,35 @@ def _params_key(config: Mapping[str, Any]) -> str:
     return json.dumps([config["generator"], config["generator_params"]], sort_keys=True)
 
 
-def _check_unique(records: Sequence[Mapping[str, Any]]) -> None:
+def _check_unique(records: Sequence[CellRecord]) -> None:
     """One record per (model, task, generator config, N, seed): two would count a seed twice."""
     seen: dict[str, str] = {}
     for record in records:
-        config = record["config"]
+        config = record.config.to_record()
         key = json.dumps([config["model"], config["task"], _params_key(config), config["n"],
                           config["seed"]], sort_keys=True)
         if key in seen:
             raise SynthbenchError(
-                f"results {seen[key]} and {record.get('cell')} are the same cell on different "
+                f"results {seen[key]} and {record.cell} are the same cell on different "
                 "data or task versions; keep one of them")
-        seen[key] = str(record.get("cell"))
+        seen[key] = record.cell
+
+
+def _n_eq_labels(records: Iterable[CellRecord], classifier: str | None = None) -> list[str]:
+    """The real-data-equivalent sizes of ``records`` (one per seed, "412", ">6000", "<25"),
+    for ``classifier`` or every classifier, where they were measured."""
+    return [str(result.n_eq["label"]) for record in records
+            for name, result in sorted(record.classifiers.items())
+            if result.n_eq is not None and classifier in (None, name)]
+
+
+def _mixed_gains(records: Iterable[CellRecord], classifier: str) -> dict[str, float | None]:
+    """K -> mean macro-F1 gain of synthetic + K real over K real alone (``--mix-real``)."""
+    by_k: dict[str, list[float | None]] = defaultdict(list)
+    for record in records:
+        for k, mixed in (record.classifiers[classifier].mixed or {}).items():
+            by_k[k].append(mixed.get("gain"))
+    return {k: _mean(v) for k, v in sorted(by_k.items(), key=lambda item: int(item[0]))}
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -130,109 +182,133 @@ def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Map
     return result
 
 
-def build(records: Sequence[Mapping[str, Any]],
+def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
           measured: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The leaderboard as JSON-ready data. With ``measured`` (``measured_subjectivity`` of
     ``synthbench.subjectivity.store``), every row also correlates utility with the measured
     scores, and the board names the judge; without it the board is as before."""
     _check_unique(records)
-    labels = generator_labels(records)
+    labels = generator_labels(configs_of(records))
     tasks: dict[str, dict[str, Any]] = {}
-    groups: dict[tuple[str, str, int, str], list[Mapping[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str, int, str], list[CellRecord]] = defaultdict(list)
     for record in records:
-        config = record["config"]
-        subj = record["subjectivity"]
-        tasks[config["task"]] = {"id": config["task"], "declared_subjectivity": subj["declared"],
-                                 "source": subj["source"], "provisional": subj["provisional"]}
-        for classifier in record["classifiers"]:
-            key = (config["model"], labels[_params_key(config)], int(config["n"]), classifier)
+        config = record.config
+        subj = record.subjectivity
+        tasks[config.task] = {"id": config.task, "declared_subjectivity": subj.declared,
+                              "source": subj.source, "provisional": subj.provisional}
+        for classifier in record.classifiers:
+            key = (config.model, labels[_params_key(config.to_record())], config.n, classifier)
             groups[key].append(record)
     subjectivity = {t: v["declared_subjectivity"] for t, v in tasks.items()}
     rows = []
     for (model, generator, n, classifier), members in sorted(groups.items()):
         per_task: dict[str, list[float]] = defaultdict(list)
         for record in members:
-            utility = record["classifiers"][classifier].get("utility")
+            utility = record.classifiers[classifier].utility
             if utility is not None:
-                per_task[record["config"]["task"]].append(float(utility))
+                per_task[record.config.task].append(float(utility))
         task_cells: dict[str, dict[str, Any]] = {}
         for task in sorted(per_task):
             mean, low, high = mean_ci(per_task[task])
             task_cells[task] = {"utility": mean, "ci": _interval(low, high),
                                 "seeds": len(per_task[task])}
-        diversity = _mean(r["metrics"]["diversity"]["synthetic"]["remote_clique"] for r in members)
+            n_eq = _n_eq_labels((r for r in members if r.config.task == task), classifier)
+            if n_eq:  # cells measured with --n-eq
+                task_cells[task]["n_eq"] = n_eq
+            gains = _mixed_gains((r for r in members if r.config.task == task), classifier)
+            if gains:  # cells measured with --mix-real
+                task_cells[task]["mixed_gain"] = gains
+        diversity = _mean(r.metrics.synthetic_diversity.remote_clique for r in members)
         rows.append({
             "model": model, "generator": generator, "n": n, "classifier": classifier,
             "cells": len(members),
             "per_task": task_cells,
             "mean_utility": _mean(c["utility"] for c in task_cells.values()),
             "remote_clique": diversity,
-            "real_remote_clique": _mean(
-                r["metrics"]["diversity"]["real"]["remote_clique"] for r in members),
-            "label_accuracy": _mean(r["metrics"]["label_accuracy"]["value"] for r in members),
-            "output_tokens": sum(int(r["cost"].get("output_tokens") or 0) for r in members),
+            "real_remote_clique": _mean(r.metrics.real_diversity.remote_clique for r in members),
+            "label_accuracy": _mean(r.metrics.label_accuracy.value for r in members),
+            "output_tokens": sum(r.cost.output_tokens for r in members),
             **rank_correlations(per_task, subjectivity),
         })
+        natural = _mean((r.metrics.naturalness or {}).get("auc") for r in members)
+        if natural is not None:  # records before the two-sample test have none
+            rows[-1]["naturalness_auc"] = natural
+        usd = [r.cost.usd for r in members]
+        if any(u for u in usd):  # priced (paid) models: dollars per cell and per F1 point
+            per_cell = _mean(usd)
+            rows[-1]["usd_per_cell"] = per_cell
+            rows[-1]["usd_per_f1_point"] = cost_per_f1_point(per_cell, _mean(
+                r.classifiers[classifier].synthetic.macro_f1 for r in members))
         if measured is not None:
-            rows[-1]["measured"] = rank_correlations(
+            against = rank_correlations(
                 {t: v for t, v in per_task.items() if t in measured["scores"]},
                 measured["scores"])
+            rows[-1].update({f"measured_{k}": against[k] for k in MEASURED_KEYS})
     ordered = sorted(tasks.values(), key=lambda t: (t["declared_subjectivity"], t["id"]))
     board = {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
              "tasks": ordered, "rows": rows}
-    even = break_even(records)
+    even = break_even(records, keys)
     if even:
         board["break_even"] = even
     if measured is not None:
         board["measured_subjectivity"] = dict(measured)
+        for entry in ordered:
+            if entry["id"] in measured["scores"]:
+                entry["measured_subjectivity"] = measured["scores"][entry["id"]]
+                entry["measured_ci"] = measured["ci"][entry["id"]]
     return board
 
 
-def break_even(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Chung's break-even, per (model, task, generator, other interventions, N, classifier):
-    the smallest k of ``label_replacement`` at which the classifier trained on the curated
-    synthetic texts (macro-F1, mean over seeds) beats the ``llm_few_shot`` baseline (mean
-    over the same cells' seeds). The same cells without label replacement count as k = 0,
-    so a break-even of 0 means the uncurated texts already beat it; ``k="all"`` (the oracle
-    relabels every text) is listed but is not a k. The inspection is simulated by the oracle,
-    as in Chung's oracle study."""
-    labels = generator_labels([{"config": {**r["config"], "interventions": []}}
-                               for r in records])
-    families: dict[tuple[str, str, str, str, int, str], dict[str, Any]] = {}
-    for record in records:
-        config = record["config"]
-        baseline = (record.get("baselines") or {}).get("llm_few_shot")
-        pipeline, k = _label_replacement(record)
-        if baseline is None:
-            continue
-        rest = {**config, "interventions": pipeline}
-        others = "".join(f"+{step}" for step, _ in pipeline)
-        generator = labels.get(_params_key({**config, "interventions": []}),
-                               config["generator"]) + others
-        for classifier, scores in record["classifiers"].items():
-            key = (config["model"], config["task"], _params_key(rest), generator,
-                   int(config["n"]), classifier)
-            family = families.setdefault(key, {"baseline": [], "by_k": defaultdict(list),
-                                               "baseline_params": baseline["params"]})
-            family["baseline"].append(float(baseline["macro_f1"]))
-            f1 = scores.get("synthetic", {}).get("macro_f1")
-            if f1 is not None:
-                family["by_k"]["0" if k is None else str(k)].append(float(f1))
+def break_even(records: Sequence[CellRecord], keys: BreakEvenKeys) -> list[dict[str, Any]]:
+    """Chung's break-even, per (model, task, generator, other interventions, N, classifier)
+    and per declared (reference baseline, inspecting intervention): the smallest k of the
+    intervention's inspection parameter at which the classifier trained on the curated
+    synthetic texts (macro-F1, mean over seeds) beats the reference (mean over the same
+    cells' seeds). The same cells without the intervention count as k = 0, so a break-even
+    of 0 means the uncurated texts already beat it; a k that is not a number (``all``) is
+    listed but is not a k. The inspection is simulated by the oracle, as in Chung's oracle
+    study."""
+    pairs = keys.pairs
+    labels = generator_labels([{**c, "interventions": []} for c in configs_of(records)])
     rows = []
-    for (model, task, _, generator, n, classifier), family in sorted(families.items()):
-        if set(family["by_k"]) <= {"0"}:
-            continue  # no label replacement in this family
-        base = float(np.mean(family["baseline"]))
-        by_k = {k: float(np.mean(v)) for k, v in family["by_k"].items()}
-        ks = sorted(int(k) for k in by_k if k.isdigit())
-        beats = [k for k in ks if by_k[str(k)] > base]
-        rows.append({"model": model, "task": task, "generator": generator, "n": n,
-                     "classifier": classifier, "llm_few_shot_macro_f1": base,
-                     "llm_few_shot_params": family["baseline_params"],
-                     "macro_f1_by_k": dict(sorted(by_k.items(), key=_k_order)),
-                     "break_even_k": beats[0] if beats else None,
-                     "k_tried": ks, "inspection": "simulated by the oracle (real-data "
-                     "classifier), as in Chung et al.'s oracle study"})
+    for reference, step, param in pairs:
+        families: dict[tuple[str, str, str, str, int, str], dict[str, Any]] = {}
+        for record in records:
+            baseline = record.baselines.get(reference)
+            if baseline is None:
+                continue
+            config = record.config.to_record()
+            pipeline, k = _inspection(config, step, param)
+            rest = {**config, "interventions": pipeline}
+            others = "".join(f"+{s}" for s, _ in pipeline)
+            generator = labels.get(_params_key({**config, "interventions": []}),
+                                   config["generator"]) + others
+            for classifier, scores in record.classifiers.items():
+                key = (config["model"], config["task"], _params_key(rest), generator,
+                       int(config["n"]), classifier)
+                family = families.setdefault(key, {"baseline": [], "by_k": defaultdict(list),
+                                                   "baseline_params": dict(baseline.params)})
+                family["baseline"].append(float(baseline.macro_f1))
+                f1 = scores.synthetic.macro_f1
+                if f1 is not None:
+                    family["by_k"]["0" if k is None else str(k)].append(float(f1))
+        for (model, task, _, generator, n, classifier), family in sorted(families.items()):
+            if set(family["by_k"]) <= {"0"}:
+                continue  # the intervention never ran in this family
+            base = float(np.mean(family["baseline"]))
+            by_k = {k: float(np.mean(v)) for k, v in family["by_k"].items()}
+            ks = sorted(int(k) for k in by_k if k.isdigit())
+            beats = [k for k in ks if by_k[str(k)] > base]
+            row = {"model": model, "task": task, "generator": generator, "n": n,
+                   "classifier": classifier, f"{reference}_macro_f1": base,
+                   f"{reference}_params": family["baseline_params"],
+                   "macro_f1_by_k": dict(sorted(by_k.items(), key=_k_order)),
+                   "break_even_k": beats[0] if beats else None,
+                   "k_tried": ks, "inspection": "simulated by the oracle (real-data "
+                   "classifier), as in Chung et al.'s oracle study"}
+            if len(pairs) > 1:
+                row.update(reference=reference, intervention=step)
+            rows.append(row)
     return rows
 
 
@@ -241,12 +317,12 @@ def _k_order(item: tuple[str, Any]) -> tuple[bool, int]:
     return (not item[0].isdigit(), int(item[0]) if item[0].isdigit() else 0)
 
 
-def _label_replacement(record: Mapping[str, Any]) -> tuple[list[Any], Any]:
-    """The record's other interventions, and the k of its label_replacement step (or None)."""
-    pipeline = list(record["config"].get("interventions") or [])
-    for index, (step, params) in enumerate(pipeline):
-        if step == "label_replacement":
-            return pipeline[:index] + pipeline[index + 1:], params.get("k")
+def _inspection(config: Mapping[str, Any], step: str, param: str) -> tuple[list[Any], Any]:
+    """The config's other interventions, and the inspection count of its ``step`` (or None)."""
+    pipeline = list(config.get("interventions") or [])
+    for index, (name, params) in enumerate(pipeline):
+        if name == step:
+            return pipeline[:index] + pipeline[index + 1:], params.get(param)
     return pipeline, None
 
 
@@ -262,7 +338,7 @@ def _fmt_ci(values: Sequence[float] | None) -> str:
     return "" if not values else f" [{values[0]:.2f}, {values[1]:.2f}]"
 
 
-def to_markdown(board: Mapping[str, Any]) -> str:
+def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys = BreakEvenKeys()) -> str:
     """Markdown: one table per downstream classifier, task columns from objective to subjective."""
     task_ids = [t["id"] for t in board["tasks"]]
     lines = ["# synthbench leaderboard", "",
@@ -292,13 +368,17 @@ def to_markdown(board: Mapping[str, Any]) -> str:
                   tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
     if not classifiers:
         lines += ["No results yet: run `synthbench run` first.", ""]
-    if board.get("break_even"):
-        lines += ["## Break-even of label replacement against llm_few_shot", "",
-                  "Smallest k of inspected items (label_replacement, proxy models) at which the "
-                  "classifier trained on the curated synthetic texts beats the provider "
-                  "classifying the real test split in context. The inspection is simulated by "
-                  "the oracle (a classifier trained on real data), as in Chung et al.", "",
-                  break_even_table(board["break_even"], "github"), ""]
+    for reference, step, param in keys.pairs:
+        rows = [r for r in board.get("break_even", ())
+                if r.get("reference", reference) == reference
+                and r.get("intervention", step) == step]
+        if rows:
+            lines += [f"## Break-even of {step.replace('_', ' ')} against {reference}", "",
+                      f"Smallest {param} of inspected items ({step}, proxy models) at which the "
+                      "classifier trained on the curated synthetic texts beats the provider "
+                      "classifying the real test split in context. The inspection is simulated "
+                      "by the oracle (a classifier trained on real data), as in Chung et al.",
+                      "", break_even_table(rows, reference, "github"), ""]
     if "measured_subjectivity" in board:
         lines += measured_section(board)
     lines += ["## Declared task subjectivity", "",
@@ -309,11 +389,10 @@ def to_markdown(board: Mapping[str, Any]) -> str:
 
 
 def _measured_cells(row: Mapping[str, Any]) -> list[str]:
-    if "measured" not in row:
+    if "measured_spearman_rho" not in row:
         return []
-    m = row["measured"]
-    return [_fmt(m["spearman_rho"], 2) + _fmt_ci(m["spearman_ci"]),
-            _fmt(m["kendall_tau"], 2) + _fmt_ci(m["kendall_ci"])]
+    return [_fmt(row["measured_spearman_rho"], 2) + _fmt_ci(row["measured_spearman_ci"]),
+            _fmt(row["measured_kendall_tau"], 2) + _fmt_ci(row["measured_kendall_ci"])]
 
 
 def measured_section(board: Mapping[str, Any]) -> list[str]:
@@ -334,59 +413,75 @@ def measured_section(board: Mapping[str, Any]) -> list[str]:
                      disable_numparse=True), ""]
 
 
-def break_even_table(rows: Sequence[Mapping[str, Any]], fmt: str = "simple") -> str:
-    """The break-even rows as a table: baseline F1, F1 at each k, and the break-even k."""
+def break_even_table(rows: Sequence[Mapping[str, Any]], reference: str, fmt: str = "simple"
+                     ) -> str:
+    """The break-even rows as a table: reference F1, F1 at each k, and the break-even k."""
     table = [[r["task"], r["model"], r["generator"], r["n"], r["classifier"],
-              _fmt(r["llm_few_shot_macro_f1"]),
+              _fmt(r[f"{reference}_macro_f1"]),
               ", ".join(f"{k}: {_fmt(v)}" for k, v in r["macro_f1_by_k"].items()),
               "none" if r["break_even_k"] is None else str(r["break_even_k"])]
              for r in rows]
     text: str = tabulate(table, headers=["task", "model", "generator", "N", "classifier",
-                                         "F1 llm_few_shot", "F1 by k", "break-even k"],
+                                         f"F1 {reference}", "F1 by k", "break-even k"],
                          tablefmt=fmt, disable_numparse=True)
     return text
 
 
-def rebuild(results: Path, out: Path) -> tuple[Path, Path, int]:
-    """Read every finished cell under ``results`` and write ``leaderboard.{json,md}`` in ``out``."""
+def rebuild(results: Path, out: Path, data_dir: Path | None = None,
+            keys: BreakEvenKeys | None = None) -> tuple[Path, Path, int]:
+    """Read every finished cell under ``results`` and write ``leaderboard.{json,md}`` in ``out``,
+    with the CSV, plots and web page of ``synthbench.report`` (real example texts on the page
+    only from ``data_dir``, when given). ``keys``: what the plugins declare for the break-even
+    (default: the installed plugins')."""
+    from synthbench.plugins import load_plugins
+    from synthbench.report import write_products
     from synthbench.subjectivity.store import measured_subjectivity
 
-    records = [record for _, record in iter_results(results)]
-    board = build(records, measured_subjectivity(results, [r["config"]["task"] for r in records]))
+    keys = keys if keys is not None else BreakEvenKeys.of(load_plugins())
+    cells = [(path.parent, record) for path, record in iter_results(results)]
+    measured = measured_subjectivity(results, [record.config.task for _, record in cells])
+    board = build([record for _, record in cells], keys, measured)
     json_path, md_path = out / "leaderboard.json", out / "leaderboard.md"
     atomic_write_text(json_path, json.dumps(board, indent=2, sort_keys=True) + "\n")
-    atomic_write_text(md_path, to_markdown(board))
-    return json_path, md_path, len(records)
+    atomic_write_text(md_path, to_markdown(board, keys))
+    write_products(board, [(folder, record.to_json()) for folder, record in cells], out,
+                   data_dir)
+    return json_path, md_path, len(cells)
 
 
-def summary_table(records: Sequence[Mapping[str, Any]]) -> str:
+def summary_table(records: Sequence[CellRecord]) -> str:
     """A run's closing table: per task, model, generator and classifier, aggregated over seeds."""
-    labels = generator_labels(records)
-    groups: dict[tuple[str, str, str, int, str], list[Mapping[str, Any]]] = defaultdict(list)
+    labels = generator_labels(configs_of(records))
+    groups: dict[tuple[str, str, str, int, str], list[CellRecord]] = defaultdict(list)
     for record in records:
-        config = record["config"]
-        for classifier in record["classifiers"]:
-            groups[(config["task"], config["model"], labels[_params_key(config)],
-                    int(config["n"]), classifier)].append(record)
+        config = record.config
+        for classifier in record.classifiers:
+            groups[(config.task, config.model, labels[_params_key(config.to_record())],
+                    config.n, classifier)].append(record)
     rows = []
     for (task, model, generator, n, classifier), members in sorted(groups.items()):
-        counts = [r["generation"]["counts"] for r in members]
+        counts = [r.generation.counts for r in members]
         kept = sum(c["kept"] for c in counts)
         asked = sum(c["requested"] for c in counts)
-        syn = [r["classifiers"][classifier]["synthetic"].get("macro_f1") for r in members]
-        real = [r["classifiers"][classifier]["real"].get("macro_f1") for r in members]
-        util = [r["classifiers"][classifier].get("utility") for r in members]
+        syn = [r.classifiers[classifier].synthetic.macro_f1 for r in members]
+        real = [r.classifiers[classifier].real.macro_f1 for r in members]
+        util = [r.classifiers[classifier].utility for r in members]
         mean_u, low, high = mean_ci([u for u in util if u is not None])
         rows.append([
             task, model, generator, n, classifier, len(members), f"{kept}/{asked}",
             _fmt(_mean(syn)), _fmt(_mean(real)),
             _fmt(None if math.isnan(mean_u) else mean_u)
             + _fmt_ci(_interval(low, high)),
-            _fmt(_mean(r["metrics"]["label_accuracy"]["value"] for r in members)),
-            _fmt(_mean(r["metrics"]["diversity"]["synthetic"]["remote_clique"] for r in members)),
+            _fmt(_mean(r.metrics.label_accuracy.value for r in members)),
+            _fmt(_mean(r.metrics.synthetic_diversity.remote_clique for r in members)),
+            _fmt(_mean((r.metrics.naturalness or {}).get("auc") for r in members)),
+            ", ".join(_n_eq_labels(members, classifier)) or "–",
+            ", ".join(f"{k}: {_fmt(g)}" for k, g in _mixed_gains(members, classifier).items())
+            or "–",
         ])
     table: str = tabulate(rows, headers=["task", "model", "generator", "N", "classifier", "seeds",
                                    "kept", "F1 synthetic", "F1 real", "utility [95% CI]",
-                                   "label acc.", "Remote-Clique"],
+                                   "label acc.", "Remote-Clique", "naturalness AUC", "N_eq",
+                                   "gain of + K real"],
                     tablefmt="simple", disable_numparse=True)
     return table

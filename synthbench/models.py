@@ -1,11 +1,14 @@
-"""Model ids are ``provider/model``, split at the first slash; ``local`` is the embedded default."""
+"""Model ids are ``provider/model``, split at the first slash."""
 
 from __future__ import annotations
 
-from synthbench.plugins import Plugins
-from synthbench.types import Provider, SynthbenchError
+from typing import TYPE_CHECKING
 
-DEFAULT_MODEL = "local"
+from synthbench.plugins import Plugins
+from synthbench.types import Provider, ProviderSpec, SynthbenchError
+
+if TYPE_CHECKING:
+    from synthbench.calls import CallContext
 
 
 def split_model_id(model_id: str) -> tuple[str, str]:
@@ -18,8 +21,9 @@ def split_model_id(model_id: str) -> tuple[str, str]:
     return provider, name
 
 
-def resolve_model(plugins: Plugins, model_id: str) -> Provider:
-    """Build the provider that serves ``model_id``; unknown providers are a one-line error."""
+def provider_spec(plugins: Plugins, model_id: str) -> tuple[ProviderSpec, str]:
+    """The provider plugin that serves ``model_id``, and the model name it is given; an
+    unknown provider is a one-line error."""
     provider_id, name = split_model_id(model_id)
     if provider_id not in plugins.providers:
         known = ", ".join(plugins.providers.ids())
@@ -27,4 +31,10 @@ def resolve_model(plugins: Plugins, model_id: str) -> Provider:
             f"unknown model {model_id!r}: no provider {provider_id!r} (known providers: {known}); "
             "write model ids as provider/model"
         )
-    return plugins.providers.get(provider_id).factory(name)
+    return plugins.providers.get(provider_id), name
+
+
+def resolve_model(plugins: Plugins, model_id: str, calls: CallContext) -> Provider:
+    """Build the provider that serves ``model_id`` with the run's ``CallContext``."""
+    spec, name = provider_spec(plugins, model_id)
+    return spec.factory(name, calls)

@@ -3,8 +3,10 @@
 Each entry point of group ``synthbench`` is imported on its own inside try/except: a plugin
 that fails to import, misspells a hook, raises while registering or registers a malformed
 value costs one line naming it and its distribution, and the others keep working (``strict``
-turns those lines into an error). ``-p MODULE`` adds a local plugin module, ``-p no:NAME``
-blocks one, as in pytest.
+turns those lines into an error). ``-p MODULE`` adds a plugin module (found in the working
+directory too, as ``python -m`` does), ``-p no:NAME`` blocks one, as in pytest; and, like
+pytest's ``conftest.py``, ``synthbench_plugins.py`` and ``synthbench_plugins/*.py`` in the
+working directory are loaded as plugins unless ``local_plugins`` is off.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import importlib.util
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -21,6 +26,7 @@ import pluggy
 
 from synthbench import hookspecs
 from synthbench.types import (
+    BaselineSpec,
     ClassifierSpec,
     GeneratorSpec,
     HubSource,
@@ -33,6 +39,7 @@ from synthbench.types import (
 )
 
 ENTRY_POINT_GROUP = "synthbench"
+LOCAL_PLUGINS = "synthbench_plugins"  # <cwd>/synthbench_plugins.py and <cwd>/synthbench_plugins/
 T = TypeVar("T")
 
 
@@ -97,6 +104,7 @@ class Plugins:
     classifiers: Registry[ClassifierSpec] = field(default_factory=lambda: Registry("classifier"))
     interventions: Registry[InterventionSpec] = field(
         default_factory=lambda: Registry("intervention"))
+    baselines: Registry[BaselineSpec] = field(default_factory=lambda: Registry("baseline"))
     loaded: list[PluginInfo] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -149,6 +157,41 @@ def _check_spec(kind: str, spec: Any, cls: type) -> None:
         raise SynthbenchError(f"{kind} id {spec_id!r} is empty or contains '/' or ','")
 
 
+class _Collector:
+    """The ``register`` callback of one hook call: files each value under the plugin whose
+    implementation is running, and keeps a raising implementation from stopping the rest."""
+
+    def __init__(self, hook_name: str, problem: Callable[[str, str], None]) -> None:
+        self.hook_name = hook_name
+        self.problem = problem
+        self.current: str | None = None
+        self.by_plugin: dict[str, list[Any]] = {}
+
+    def register(self, item: Any) -> None:
+        if self.current is None:
+            raise SynthbenchError("register() was called outside a synthbench hook")
+        self.by_plugin[self.current].append(item)
+
+    def attribute(self, function: Callable[..., Any], plugin: str) -> Callable[..., Any]:
+        """``function`` as pluggy calls it, attributed to ``plugin``; an exception becomes one
+        problem line and drops what that plugin registered in this hook."""
+
+        @functools.wraps(function)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.by_plugin.setdefault(plugin, [])
+            self.current = plugin
+            try:
+                return function(*args, **kwargs)
+            except Exception as exc:
+                del self.by_plugin[plugin]
+                self.problem(plugin, f"{self.hook_name} raised {type(exc).__name__}: {exc}")
+                return None
+            finally:
+                self.current = None
+
+        return call
+
+
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
     seen: dict[tuple[str, str], importlib.metadata.EntryPoint] = {}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -156,13 +199,61 @@ def _entry_points() -> list[importlib.metadata.EntryPoint]:
     return sorted(seen.values(), key=lambda ep: ep.name)
 
 
+def _load_file(name: str, path: Path) -> ModuleType:
+    """Import the file ``path`` as module ``name`` (kept in ``sys.modules`` so its dataclasses
+    and pickles resolve); the same file already imported under that name is reused."""
+    cached = sys.modules.get(name)
+    if cached is not None and getattr(cached, "__file__", None) == str(path):
+        return cached
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def local_plugin_candidates(
+    extra_modules: Sequence[str], blocked: set[str], local_plugins: bool, cwd: Path | None = None,
+) -> list[tuple[PluginInfo, Callable[[], ModuleType]]]:
+    """Plugins from the working directory: the ``-p`` modules (the directory joins the import
+    path, as with ``python -m`` but after the installed packages, so ``-p mytask`` finds
+    ``./mytask.py`` and local plugins can import modules beside them) and,
+    unless ``local_plugins`` is off or ``-p no:synthbench_plugins`` blocks them, the
+    conftest-style ``synthbench_plugins.py`` and every ``synthbench_plugins/*.py`` (not
+    ``_*.py``), each named ``synthbench_plugins[.<stem>]`` and blockable by that name."""
+    here = (cwd or Path.cwd()).resolve()
+    out: list[tuple[PluginInfo, Callable[[], ModuleType]]] = [
+        (PluginInfo(m, m, "local module (-p)", ""), functools.partial(importlib.import_module, m))
+        for m in extra_modules]
+    if local_plugins and LOCAL_PLUGINS not in blocked:
+        files = [(LOCAL_PLUGINS, here / f"{LOCAL_PLUGINS}.py")]
+        folder = here / LOCAL_PLUGINS
+        if folder.is_dir():
+            files += [(f"{LOCAL_PLUGINS}.{path.stem}", path)
+                      for path in sorted(folder.glob("*.py")) if not path.name.startswith("_")]
+        out += [(PluginInfo(name, str(path), "local file (working directory)", ""),
+                 functools.partial(_load_file, name, path))
+                for name, path in files if path.is_file()]
+    if out and str(here) not in [str(Path(p or ".").resolve()) for p in sys.path]:
+        sys.path.append(str(here))  # after the installed packages: a local file never shadows
+    return out
+
+
 def load_plugins(
     extra_modules: Sequence[str] = (),
     blocked: Iterable[str] = (),
     strict: bool = False,
     warn: Callable[[str], None] | None = None,
+    local_plugins: bool = True,
 ) -> Plugins:
-    """Load every installed plugin and ``extra_modules``; return their registrations.
+    """Load every installed plugin, ``extra_modules`` and the working directory's local
+    plugins (see ``local_plugin_candidates``); return their registrations.
 
     ``blocked`` names plugins (entry-point or module names) to skip. Problems are collected
     in ``Plugins.problems`` and passed to ``warn``; with ``strict`` the first one raises.
@@ -188,9 +279,7 @@ def load_plugins(
         version = ep.dist.version if ep.dist is not None else "?"
         info = PluginInfo(ep.name, ep.value, dist, version)
         candidates.append((info, ep.load))
-    for module_name in extra_modules:
-        info = PluginInfo(module_name, module_name, "local module (-p)", "")
-        candidates.append((info, functools.partial(importlib.import_module, module_name)))
+    candidates += local_plugin_candidates(extra_modules, blocked_set, local_plugins)
 
     infos: dict[str, PluginInfo] = {}
     for info, load in candidates:
@@ -227,27 +316,31 @@ def load_plugins(
          lambda s: _check_spec("classifier", s, ClassifierSpec)),
         ("synthbench_register_interventions", result.interventions,
          lambda s: _check_spec("intervention", s, InterventionSpec)),
+        ("synthbench_register_baselines", result.baselines,
+         lambda s: _check_spec("baseline", s, BaselineSpec)),
     ]
     failed: set[str] = set()
+
+    def hook_problem(plugin: str, message: str) -> None:
+        failed.add(plugin)
+        problem(infos[plugin], message)
+
     for hook_name, registry, check in kinds:
+        collector = _Collector(hook_name, hook_problem)
         caller = getattr(pm.hook, hook_name)
-        for impl in sorted(caller.get_hookimpls(), key=lambda i: i.plugin_name):
-            info = infos[impl.plugin_name]
-            pending: list[Any] = []
-            try:
-                impl.function(register=pending.append)
-            except Exception as exc:
-                problem(info, f"{hook_name} raised {type(exc).__name__}: {exc}")
-                failed.add(info.name)
-                continue
-            for item in pending:
+        for impl in caller.get_hookimpls():
+            if not (impl.hookwrapper or impl.wrapper):
+                impl.function = collector.attribute(impl.function, impl.plugin_name)
+        caller(register=collector.register)
+        for name, items in sorted(collector.by_plugin.items()):
+            for item in items:
                 try:
                     check(item)
                 except Exception as exc:  # malformed values must not reach the registry
-                    problem(info, str(exc) if isinstance(exc, SynthbenchError)
+                    problem(infos[name], str(exc) if isinstance(exc, SynthbenchError)
                             else f"registered a malformed value: {type(exc).__name__}: {exc}")
                     continue
-                registry.add(item.id, item, info)
+                registry.add(item.id, item, infos[name])
 
     for name, info in sorted(infos.items()):
         if name not in failed and not any(p.name == name for p in result.loaded):

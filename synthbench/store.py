@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from synthbench.types import SCHEMA_VERSION, CellConfig, Example, SynthbenchError
+from synthbench.types import SCHEMA_VERSION, CellConfig, CellRecord, Example, SynthbenchError
 
 RESULT = "result.json"
 GENERATION = "generation.json"
@@ -41,17 +41,21 @@ def config_hash(config: CellConfig) -> str:
     return _digest(config.to_record())
 
 
-def generation_key(config: CellConfig, task_record: Mapping[str, Any], data_fingerprint: str
-                   ) -> str:
+def generation_key(config: CellConfig, task_record: Mapping[str, Any], data_fingerprint: str,
+                   provider_identity: Mapping[str, Any] | None = None) -> str:
     """Hash of all that decides a cell's synthetic texts: model, task definition, real data,
-    generator and its parameters, N, seed. Classifiers and speed settings are not in it, so
-    adding a classifier later reuses the texts."""
+    generator and its parameters, N, seed, and what the provider plugin declares decides its
+    samples (an engine; left out when empty, so such cells keep their keys). Classifiers and
+    speed settings are not in it, so adding a classifier later reuses the texts."""
     record = config.to_record()
-    return _digest({
+    payload = {
         "model": record["model"], "generator": record["generator"],
         "generator_params": record["generator_params"], "n": record["n"],
         "seed": record["seed"], "task": task_record, "data": data_fingerprint,
-    })
+    }
+    if provider_identity:
+        payload["provider_identity"] = dict(provider_identity)
+    return _digest(payload)
 
 
 def curation_key(config: CellConfig, generation: str) -> str:
@@ -161,27 +165,34 @@ def read_examples(path: Path) -> list[Example]:
     return examples
 
 
-def load_result(folder: Path, key: str) -> dict[str, Any] | None:
+def load_result(folder: Path, key: str) -> CellRecord | None:
     """The stored result of the cell with this generation key, else None."""
     path = folder / RESULT
     if not path.exists():
         return None
     record = check_record(path, read_json(path))
-    return record if record.get("generation_key") == key else None
+    return record if record.generation_key == key else None
 
 
-def check_record(path: Path, record: Any) -> dict[str, Any]:
-    """``record`` if it is a cell record of this schema, else a one-line error naming ``path``."""
-    if not isinstance(record, dict) or any(k not in record for k in RESULT_KEYS):
+def check_record(path: Path, data: Any) -> CellRecord:
+    """The cell record in ``data``, else a one-line error naming ``path``."""
+    if not isinstance(data, dict) or any(k not in data for k in RESULT_KEYS):
         raise SynthbenchError(f"results file {path} is not a synthbench cell record; "
                               "delete it to recompute that cell")
-    if record["schema_version"] != SCHEMA_VERSION:
-        raise SynthbenchError(f"results file {path} has schema {record['schema_version']}, "
-                              f"this synthbench reads {SCHEMA_VERSION}; recompute it")
-    return record
+    if data["schema_version"] != SCHEMA_VERSION:
+        newer = isinstance(data["schema_version"], int) and data["schema_version"] > SCHEMA_VERSION
+        raise SynthbenchError(
+            f"results file {path} has schema {data['schema_version']}, this synthbench reads "
+            f"{SCHEMA_VERSION}; " + ("upgrade synthbench to read it" if newer else "recompute it"))
+    try:
+        return CellRecord.from_json(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SynthbenchError(f"results file {path} is not a valid cell record "
+                              f"({type(exc).__name__}: {exc}); delete it to recompute that "
+                              "cell") from None
 
 
-def iter_results(out: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+def iter_results(out: Path) -> Iterator[tuple[Path, CellRecord]]:
     """Every finished cell under ``out``, sorted by folder name."""
     cells = out / "cells"
     if not cells.is_dir():

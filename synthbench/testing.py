@@ -15,6 +15,7 @@ from typing import Any
 
 from sklearn.base import clone
 
+from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.data import TaskData, load_task_data
 from synthbench.generation import request_seed
 from synthbench.plugins import validate_task
@@ -90,36 +91,20 @@ def check_classifier(spec: ClassifierSpec) -> None:
         raise AssertionError(f"{spec.id}: predict() must return one known label per text")
 
 
-class RecordingProvider:
+class RecordingProvider(ProviderWrapper):
     """Passes every call to ``inner`` unchanged and records it: ``calls`` (the requests of
-    each call), ``requests`` (all of them, in order) and ``completions``. Anything else,
-    such as ``tokenize``, is the inner provider's."""
+    each call), ``requests`` (all of them, in order) and ``completions``; its id,
+    capabilities, provenance and tokenizer are the inner provider's."""
 
     def __init__(self, inner: Provider) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.calls: list[list[GenerationRequest]] = []
         self.requests: list[GenerationRequest] = []
         self.completions: list[Completion] = []
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    @property
-    def model_id(self) -> str:
-        return self.inner.model_id
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.inner.capabilities
-
     @property
     def answers(self) -> list[str]:
         return [c.text for c in self.completions]
-
-    def describe(self) -> dict[str, Any]:
-        return self.inner.describe()
 
     def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         self.calls.append(list(requests))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from synthbench.calls import CallContext
 from synthbench.data import TaskData, load_task_data, sample_per_label
 from synthbench.plugins import Plugins
 from synthbench.subjectivity.agreement import (
@@ -127,7 +128,7 @@ def test_log_probability_proxy_tracks_agreement_and_is_cached(
     monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
     task, data = phrasebank
     rows = data.test[:6]
-    provider = resolve_model(plugins, "local")
+    provider = resolve_model(plugins, "local", CallContext())
     values, info = proxy_agreement(provider, task, rows)
     assert info["method"] == "logprobs" and info["calls"] == 6
     assert all(v is not None and 1 / 3 <= v <= 1 for v in values)

@@ -118,7 +118,7 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run_and_leaks_no_key(
 def test_api_models_generate_at_the_same_time(shared_data: Path, tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from synthbench.plugins import load_plugins
-    from synthbench.runner import Runner, RunSettings, make_configs
+    from synthbench.run import Runner, RunSettings, make_configs
 
     with FakeLLMServer(ServerConfig(latency_s=0.1)) as fake:
         for key, value in environment(fake, tmp_path / "requests.sqlite").items():
@@ -145,34 +145,33 @@ def test_api_models_generate_at_the_same_time(shared_data: Path, tmp_path: Path,
 def test_batch_mode_sends_a_cell_as_one_batch_job(shared_data: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from synthbench.plugins import load_plugins
-    from synthbench.runner import Runner, RunSettings, make_configs
+    from synthbench.run import Runner, RunSettings, make_configs
 
     with FakeLLMServer(ServerConfig(batch_delay_s=0.2)) as fake:
         for key, value in environment(fake, tmp_path / "requests.sqlite").items():
             monkeypatch.setenv(key, value)
-        monkeypatch.setenv("SYNTHBENCH_REQUEST_MODE", "batch")
         monkeypatch.setenv("SYNTHBENCH_BATCH_POLL", "0.05")
         plugins = load_plugins()
         configs = make_configs(plugins, models=["openai/gpt-4o-mini"], tasks=[TASK],
                                generators=["zero_shot"], params={}, n=12, seeds=[0],
                                classifiers=["tfidf_lr"], oracle_size=100)
         runner = Runner(plugins, RunSettings(out=tmp_path / "out", data_dir=shared_data,
-                                             progress=False))
+                                             progress=False, mode="batch"))
         [outcome] = runner.run(configs)
         assert fake.batch_creations() == 1
         assert sum(e.outcome == "batch_item" for e in fake.log) == 12
         assert not [e for e in fake.log if e.path == "/v1/chat/completions"]
         record = outcome.record
-        assert record["n_synthetic"] == 12
-        assert record["cost"]["batch_discount"] is True and record["cost"]["usd"] > 0
-        assert record["generation"]["provider"]["request_mode"] == "batch"
+        assert record.n_synthetic == 12
+        assert record.cost.batch_discount is True and (record.cost.usd or 0) > 0
+        assert record.generation.provider["request_mode"] == "batch"
 
 
 def test_batch_planning_leaves_out_requests_that_depend_on_answers(
         shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from synthbench.dryrun import planned_requests
     from synthbench.plugins import load_plugins
-    from synthbench.runner import Runner, RunSettings, make_configs
+    from synthbench.run import Runner, RunSettings, make_configs
+    from synthbench.run.planning import planned_requests
 
     monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
     plugins = load_plugins()
@@ -184,6 +183,21 @@ def test_batch_planning_leaves_out_requests_that_depend_on_answers(
     dependent = make_configs(plugins, models=["openai/gpt-4o-mini"], tasks=[TASK],
                              generators=["logit_suppression"], params={"batch": 4}, n=8,
                              seeds=[0], classifiers=["tfidf_lr"])
-    assert len(planned_requests(runner, independent)["openai/gpt-4o-mini"]) == 8
+    assert len(planned_requests(runner.ws, independent)["openai/gpt-4o-mini"]) == 8
     # logit_suppression biases every request after its first batch by the answers so far
-    assert len(planned_requests(runner, dependent)["openai/gpt-4o-mini"]) == 4
+    assert len(planned_requests(runner.ws, dependent)["openai/gpt-4o-mini"]) == 4
+
+
+def test_dry_run_counts_the_judge_and_the_baseline_as_a_real_run_sends_them(
+        server: FakeLLMServer, shared_data: Path, tmp_path: Path) -> None:
+    extra = ("--intervention", "oos_filter", "--baseline", "llm_few_shot", "-B", "n_test=20")
+    env = environment(server, tmp_path / "requests.sqlite")
+    dry = run(command(shared_data, tmp_path / "out", "--dry-run", *extra), env)
+    assert dry.returncode == 0, dry.stderr
+    total = next(line for line in dry.stdout.splitlines() if line.startswith("total"))
+    estimated = int(total.split()[1])
+    assert estimated > 40 + 20, "the judge's requests were not counted"
+    assert server.log == []
+    real = run(command(shared_data, tmp_path / "out", *extra), env)
+    assert real.returncode == 0, real.stderr
+    assert len(server.log) == estimated

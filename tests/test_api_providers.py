@@ -17,17 +17,20 @@ from pathlib import Path
 
 import pytest
 
-from synthbench.generation import parse_text
-from synthbench.plugins import load_plugins
-from synthbench.requests import (
+from synthbench.calls import (
+    BudgetReached,
+    CacheSettings,
+    CallContext,
     LayeredProvider,
-    LayerSettings,
-    ResponseCache,
+    Limits,
+    SendSettings,
     TokenBucket,
     cache_key,
     classify_status,
-    spending_limit,
 )
+from synthbench.calls.cache import ResponseCache
+from synthbench.generation import parse_text
+from synthbench.plugins import load_plugins
 from synthbench.types import (
     Capability,
     GenerationContext,
@@ -65,23 +68,24 @@ def serve(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         server.stop()
 
 
-def fast(tmp_path: Path, **changes: object) -> LayerSettings:
-    settings = dict(concurrency=8, max_retries=3, backoff_base_s=0.02, backoff_cap_s=0.2,
-                    timeout_base_s=2.0, timeout_per_token_s=0.0,
-                    cache_path=tmp_path / "requests.sqlite")
-    settings.update(changes)
-    return LayerSettings(**settings)  # type: ignore[arg-type]
+def fast(tmp_path: Path, limits: Limits | None = None,
+         notify: Callable[[str], None] = lambda line: None, **changes: object) -> CallContext:
+    """A call context with a cache in ``tmp_path`` and short timeouts and backoffs."""
+    send = dict(concurrency=8, max_retries=3, backoff_base_s=0.02, backoff_cap_s=0.2,
+                timeout_base_s=2.0, timeout_per_token_s=0.0)
+    send.update(changes)
+    return CallContext(cache=CacheSettings(tmp_path / "requests.sqlite"),
+                       send=SendSettings(**send),  # type: ignore[arg-type]
+                       limits=limits or Limits(), notify=notify)
 
 
-def build(provider: str, model: str, settings: LayerSettings) -> LayeredProvider:
-    """A provider through its plugin's factory, with fast layer settings."""
+def build(provider: str, model: str, calls: CallContext) -> LayeredProvider:
+    """A provider through its plugin's factory, with the given call context."""
     from synthbench_api import anthropic_provider, litellm_provider, openai_provider
 
     factory = {"openai": openai_provider, "anthropic": anthropic_provider,
                "litellm": litellm_provider}[provider]
-    made = factory(model)
-    made.layer.settings = settings
-    return made
+    return factory(model, calls)
 
 
 def unique(name: str = "m") -> str:
@@ -176,15 +180,14 @@ def test_cache_key_covers_what_decides_the_answer_and_nothing_else() -> None:
     assert key != cache_key("openai", "m", ask(0, temperature=0.5))
     assert key != cache_key("openai", "other", base)
     assert key != cache_key("anthropic", "m", base)
-    # LayerSettings (concurrency, timeouts, retries) never reach the key: it has no input.
+    # SendSettings (concurrency, timeouts, retries) never reach the key: it has no input.
     assert "concurrency" not in cache_key.__code__.co_varnames
 
 
 def test_cache_is_safe_with_concurrent_writers(tmp_path: Path) -> None:
     import threading
 
-    from synthbench.requests import Reply
-    from synthbench.types import Completion, Usage
+    from synthbench.types import Completion, Reply, Usage
 
     path = tmp_path / "shared.sqlite"
 
@@ -231,7 +234,8 @@ def test_fault_mix_every_text_is_kept_or_counted_and_retries_are_bounded(
     assert len(requests) == len(set(requests)), "an example was duplicated"
     attempts = collections.Counter(entry.fingerprint for entry in server.log)
     assert len(attempts) == 60
-    assert max(attempts.values()) <= 1 + settings.max_retries
+    assert settings.send is not None
+    assert max(attempts.values()) <= 1 + settings.send.max_retries
     outcomes = server.outcomes()
     for fault in ("429_retry_after", "429_no_header", "5xx", "garbage"):
         assert outcomes.get(fault, 0) > 0, f"the mix never injected {fault}: {outcomes}"
@@ -275,6 +279,7 @@ def test_wrong_key_fails_fast_in_one_line_without_the_key(
     message = str(caught.value)
     assert "401" in message and "\n" not in message
     assert CANARY not in message and CANARY[-12:] not in message
+    assert CANARY[-4:] not in message, "the masked key's tail was echoed"
     assert len(server.log) <= 2, "a 401 was retried or sent on"
     provider.close()
     assert CANARY.encode() not in (tmp_path / "requests.sqlite").read_bytes()
@@ -290,27 +295,49 @@ def test_spend_cap_429_stops_at_once(serve: Callable[..., FakeLLMServer],
     provider.close()
 
 
+def worst_case(tmp_path: Path, model: str) -> float:
+    """The most one ``ask`` can cost on ``model``."""
+    probe = build("openai", model, fast(tmp_path))
+    worst = probe.layer.worst_case_usd(ask(0))
+    probe.close()
+    assert worst is not None
+    return worst
+
+
 def test_max_cost_stops_before_crossing_and_keeps_what_is_done(
         serve: Callable[..., FakeLLMServer], tmp_path: Path) -> None:
-    from synthbench.requests import BudgetReached
-
     server = serve()
     model = unique("gpt-4o")  # $2.50 / $10 per million tokens
-    settings = fast(tmp_path, concurrency=1)
+    limits = Limits(worst_case(tmp_path, model) * 3.5)
+    settings = fast(tmp_path, limits, concurrency=1)
     provider = build("openai", model, settings)
-    worst = provider.layer.worst_case_usd(ask(0))
-    assert worst is not None
-    with spending_limit(worst * 3.5) as budget, pytest.raises(BudgetReached) as caught:
+    with pytest.raises(BudgetReached) as caught:
         provider.complete([ask(i) for i in range(10)])
+    budget = limits.budget
     assert budget is not None and budget.spent <= budget.max_usd
     assert "everything finished is kept" in str(caught.value)
     sent = len(server.log)
     assert 3 <= sent < 10
     provider.close()
-    again = build("openai", model, settings)
+    again = build("openai", model, fast(tmp_path, concurrency=1))
     again.complete([ask(i) for i in range(sent)])
     assert len(server.log) == sent, "finished answers were not kept"
     again.close()
+
+
+def test_a_call_that_fails_every_attempt_counts_at_its_worst_case(
+        serve: Callable[..., FakeLLMServer], tmp_path: Path) -> None:
+    server = serve(faults=Faults(server_error=1.0))
+    model = unique("gpt-4o")
+    worst = worst_case(tmp_path, model)
+    limits = Limits(worst * 2.5)
+    provider = build("openai", model, fast(tmp_path, limits, concurrency=1, max_retries=1))
+    with pytest.raises(BudgetReached):
+        provider.complete([ask(i) for i in range(5)])
+    assert len(server.log) == 2 * 2, "two requests of two attempts each fit the budget"
+    assert limits.budget is not None
+    assert limits.budget.spent == pytest.approx(2 * worst)
+    provider.close()
 
 
 def test_token_bucket_spaces_sends_at_the_rate() -> None:
@@ -358,7 +385,7 @@ def test_missing_sdk_gives_a_pip_hint(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setitem(sys.modules, "anthropic", None)
     with pytest.raises(SynthbenchError, match="pip install 'anthropic=="):
-        anthropic_provider("claude-3-5-haiku-latest")
+        anthropic_provider("claude-3-5-haiku-latest", CallContext())
 
 
 def test_tokenize_offline_from_a_bundled_encoding(tmp_path: Path) -> None:
@@ -376,10 +403,9 @@ def test_tokenize_offline_from_a_bundled_encoding(tmp_path: Path) -> None:
 def test_batch_mode_goes_through_the_batch_api_once(
         serve: Callable[..., FakeLLMServer], tmp_path: Path, provider_id: str) -> None:
     server = serve(batch_delay_s=0.3)
-    settings = fast(tmp_path, mode="batch", batch_poll_s=0.05)
-    provider = build(provider_id, unique(), settings)
     lines: list[str] = []
-    provider.layer.notify = lines.append
+    settings = fast(tmp_path, notify=lines.append, mode="batch", batch_poll_s=0.05)
+    provider = build(provider_id, unique(), settings)
     completions = provider.complete([ask(i, temperature=0.9) for i in range(6)])
     assert all(parse_text(c.text)[0] for c in completions)
     assert len({c.text for c in completions}) == 6
@@ -401,12 +427,10 @@ def test_a_rerun_polls_the_stored_batch_instead_of_resubmitting(
     settings = fast(tmp_path, mode="batch", batch_poll_s=0.05, max_retries=0)
     model = unique()
     first = build("openai", model, settings)
-    first.layer.notify = lambda line: None
     with pytest.raises(SynthbenchError, match="run again to poll it again"):
         first.complete([ask(i) for i in range(4)])
     first.close()
     again = build("openai", model, settings)
-    again.layer.notify = lambda line: None
     completions = again.complete([ask(i) for i in range(4)])
     assert all(parse_text(c.text)[0] for c in completions)
     assert server.batch_creations() == 1, "the batch was submitted twice"
@@ -415,8 +439,8 @@ def test_a_rerun_polls_the_stored_batch_instead_of_resubmitting(
 
 
 def test_prices_match_families_and_batch_halves_them() -> None:
-    from synthbench.pricing import price_for
     from synthbench.types import Usage
+    from synthbench_api.prices import price_for
 
     mini = price_for("openai/gpt-4o-mini-2024-07-18")
     assert mini is not None and mini.input == 0.15
@@ -425,7 +449,7 @@ def test_prices_match_families_and_batch_halves_them() -> None:
     usage = Usage(1_000_000, 1_000_000, 400_000)
     assert mini.cost(usage) == pytest.approx(0.6 * 0.15 + 0.4 * 0.075 + 0.60)
     assert mini.cost(usage, batch=True) == pytest.approx(mini.cost(usage) / 2)
-    stated = price_for("litellm/x", {"price_per_million_tokens": {"input": 1, "output": 2}})
+    stated = price_for("litellm/x", {"input": 1, "output": 2})
     assert stated is not None and stated.output == 2
 
 

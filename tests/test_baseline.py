@@ -9,21 +9,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from records import cell_record
 
-from synthbench.baselines import LlmFewShot, make_baseline, parse_label
 from synthbench.data import TaskData
-from synthbench.leaderboard import break_even, build, to_markdown
+from synthbench.leaderboard import BreakEvenKeys, break_even, build, to_markdown
 from synthbench.plugins import Plugins
-from synthbench.runner import Runner, RunSettings, make_configs
+from synthbench.run import Runner, RunSettings, make_configs
+from synthbench.run.grid import full_params
 from synthbench.testing import MockProvider
 from synthbench.types import (
     Capability,
+    CellRecord,
     Completion,
     ContinuationScorer,
     GenerationRequest,
     SynthbenchError,
     Usage,
 )
+from synthbench_baselines import LlmFewShot, parse_label
 
 
 @pytest.fixture(scope="module")
@@ -100,9 +103,9 @@ def test_options_are_checked(plugins: Plugins, sst2: TaskData) -> None:
     assert LlmFewShot().method_for(MockProvider()) == "text"
     for bad in ({"k": -1}, {"method": "vote"}, {"shots": 3}):
         with pytest.raises(SynthbenchError, match="rejects its parameters"):
-            make_baseline("llm_few_shot", bad)
+            full_params(plugins, "baseline", "llm_few_shot", bad)
     with pytest.raises(SynthbenchError, match="unknown baseline"):
-        make_baseline("zero_shot_llm", {})
+        full_params(plugins, "baseline", "zero_shot_llm", {})
 
 
 def test_real_model_scores_labels_and_answers(plugins: Plugins, sst2: TaskData) -> None:
@@ -143,37 +146,32 @@ def test_runner_stores_the_baseline_once_per_task_and_model(
                                       [("label_replacement", {"k": "all"})]],
                            baselines=[("llm_few_shot", {"k": 2, "n_test": 9})])
     outcomes = runner.run(configs)
-    mock = runner.provider("mock/a")
+    mock = runner.ws.provider("mock/a")
     assert isinstance(mock, MockProvider)
     asked = [r for r in mock.requests if r.messages[0].role == "system"
              and "Reply with the label name only" in r.messages[0].content]
     assert len(asked) == 9  # one baseline run shared by the three cells
     (stored,) = (tmp_path / "baselines").iterdir()
-    results = [o.record["baselines"]["llm_few_shot"] for o in outcomes]
-    assert all(r == results[0] for r in results) and results[0]["n_test"] == 9
-    assert outcomes[0].record["config"]["baselines"] == [
+    results = [o.record.baselines["llm_few_shot"] for o in outcomes]
+    assert all(r == results[0] for r in results) and results[0].extra["n_test"] == 9
+    assert outcomes[0].record.config.to_record()["baselines"] == [
         ["llm_few_shot", {"k": 2, "n_test": 9, "method": "auto", "word_limit": 60,
                           "max_tokens": 8}]]
-    rows = break_even([o.record for o in outcomes])
+    rows = break_even([o.record for o in outcomes], BreakEvenKeys.of(plugins))
     assert len(rows) == 1 and rows[0]["k_tried"] == [0, 10]
     assert list(rows[0]["macro_f1_by_k"]) == ["0", "10", "all"]
     assert "oracle" in rows[0]["inspection"]
     assert stored.name.startswith("trec__mock--a__llm_few_shot__")
 
 
-def _record(task: str, seed: int, k: Any, f1: float, baseline: float) -> dict[str, Any]:
-    interventions = [] if k is None else [["label_replacement", {"k": k}]]
-    return {"config": {"model": "m", "task": task, "generator": "zero_shot",
-                       "generator_params": {"temperature": 1.0}, "n": 100, "seed": seed,
-                       "interventions": interventions},
-            "classifiers": {"tfidf_lr": {"synthetic": {"macro_f1": f1}, "real": {},
-                                         "utility": f1}},
-            "baselines": {"llm_few_shot": {"params": {"k": 8}, "macro_f1": baseline}},
-            "subjectivity": {"declared": 0.1, "source": "x", "provisional": True},
-            "metrics": {"diversity": {"synthetic": {"remote_clique": 0.5},
-                                      "real": {"remote_clique": 0.6}},
-                        "label_accuracy": {"value": 0.9}},
-            "cost": {"output_tokens": 10}, "cell": f"{task}-{seed}-{k}"}
+KEYS = BreakEvenKeys({"label_replacement": "k"}, ("llm_few_shot",))
+
+
+def _record(task: str, seed: int, k: Any, f1: float, baseline: float) -> CellRecord:
+    return cell_record(
+        task, seed, interventions=None if k is None else [["label_replacement", {"k": k}]],
+        f1=f1, baselines={"llm_few_shot": {"id": "llm_few_shot", "params": {"k": 8},
+                                           "macro_f1": baseline, "accuracy": baseline}})
 
 
 def test_break_even_is_the_smallest_k_that_beats_the_baseline() -> None:
@@ -185,7 +183,7 @@ def test_break_even_is_the_smallest_k_that_beats_the_baseline() -> None:
                     _record("sst2", seed, 270, 0.70 + noise, 0.6),
                     _record("sst2", seed, "all", 0.75 + noise, 0.6),
                     _record("trec", seed, 90, 0.30, 0.9)]
-    rows = {r["task"]: r for r in break_even(records)}
+    rows = {r["task"]: r for r in break_even(records, KEYS)}
     assert rows["sst2"]["break_even_k"] == 180 and rows["sst2"]["k_tried"] == [0, 90, 180, 270]
     assert list(rows["sst2"]["macro_f1_by_k"]) == ["0", "90", "180", "270", "all"]
     assert rows["sst2"]["macro_f1_by_k"]["0"] == pytest.approx(0.40)
@@ -193,13 +191,15 @@ def test_break_even_is_the_smallest_k_that_beats_the_baseline() -> None:
     assert rows["sst2"]["llm_few_shot_macro_f1"] == pytest.approx(0.6)
     assert rows["sst2"]["generator"] == "zero_shot"
     assert rows["trec"]["break_even_k"] is None and rows["trec"]["k_tried"] == [90]
-    easy = break_even([_record("imdb", 0, None, 0.8, 0.5), _record("imdb", 0, 90, 0.9, 0.5)])
+    easy = break_even([_record("imdb", 0, None, 0.8, 0.5), _record("imdb", 0, 90, 0.9, 0.5)],
+                      KEYS)
     assert easy[0]["break_even_k"] == 0  # the uncurated texts already beat the baseline
-    assert break_even([_record("imdb", 0, None, 0.8, 0.5)]) == []
-    board = build(records)
+    assert break_even([_record("imdb", 0, None, 0.8, 0.5)], KEYS) == []
+    assert break_even(records, BreakEvenKeys()) == []  # nothing declared, nothing compared
+    board = build(records, KEYS)
     labels = {r["generator"] for r in board["rows"]}
     assert labels == {"zero_shot", "zero_shot+label_replacement[k=90]",
                       "zero_shot+label_replacement[k=180]", "zero_shot+label_replacement[k=270]",
                       "zero_shot+label_replacement[k=all]"}
-    markdown = to_markdown(board)
+    markdown = to_markdown(board, KEYS)
     assert "Break-even of label replacement" in markdown and "| 180 " in markdown

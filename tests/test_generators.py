@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from synthbench import Capability, Completion, GenerationContext, GenerationRequest, SynthbenchError
-from synthbench.cli import _generator_grid, main
+from synthbench.calls import CallContext
+from synthbench.cli import main
 from synthbench.data import TaskData, balanced_quota, load_task_data
 from synthbench.models import resolve_model
 from synthbench.plugins import load_plugins
+from synthbench.run.grid import generator_grid
 from synthbench.testing import MockProvider, RecordingProvider
 from synthbench.types import Message, Provider, Task
 from synthbench_generators.attributed import Attributed, read_values
@@ -38,7 +40,7 @@ def sst2(shared_data: Path) -> tuple[Task, TaskData]:
 @pytest.fixture(scope="module")
 def local() -> Provider:
     """The embedded SmolLM2-135M through the plugin registry, as ``--model local`` builds it."""
-    return resolve_model(load_plugins(), "local")
+    return resolve_model(load_plugins(), "local", CallContext())
 
 
 class WordBiasMock(MockProvider):
@@ -277,14 +279,14 @@ def test_a_temperature_sweep_is_one_grid_with_a_leaderboard_row_per_value(
 
 
 def test_sweep_values_and_quoted_commas() -> None:
-    assert _generator_grid(["temperature=0.3,0.7", "k=1,2"]) == [
+    assert generator_grid(["temperature=0.3,0.7", "k=1,2"]) == [
         {"temperature": 0.3, "k": 1}, {"temperature": 0.3, "k": 2},
         {"temperature": 0.7, "k": 1}, {"temperature": 0.7, "k": 2}]
-    assert _generator_grid(['style="short, punchy"', "temperature=0.7,0.7"]) == [
+    assert generator_grid(['style="short, punchy"', "temperature=0.7,0.7"]) == [
         {"style": "short, punchy", "temperature": 0.7}]
-    assert _generator_grid([]) == [{}]
+    assert generator_grid([]) == [{}]
     with pytest.raises(SynthbenchError, match="not KEY=VALUE"):
-        _generator_grid(["temperature"])
+        generator_grid(["temperature"])
 
 
 # --- example seeding -----------------------------------------------------------------------
@@ -461,7 +463,7 @@ def test_logit_suppression_sends_the_bias_through_the_openai_sdk(
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-generators")
         monkeypatch.setenv("OPENAI_BASE_URL", server.openai_url)
         monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
-        provider = resolve_model(load_plugins(), "openai/gpt-4o-mini")
+        provider = resolve_model(load_plugins(), "openai/gpt-4o-mini", CallContext())
         assert Capability.TOKENIZE in provider.capabilities, "bundled encoding, offline"
         spy = RecordingProvider(provider)
         outcome = LogitSuppression(batch=2).generate(ctx_for(task, data, spy, 4))

@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 
-from synthbench.cli import _curations, main
+from synthbench.cli import main
 from synthbench.data import TaskData, load_task_data
+from synthbench.defaults import ORACLE
 from synthbench.embeddings import default_embedder
 from synthbench.leaderboard import generator_labels
 from synthbench.plugins import Plugins
-from synthbench.runner import ORACLE_CLASSIFIER, Runner, RunSettings, make_configs
+from synthbench.run import Runner, RunSettings, make_configs
+from synthbench.run.grid import curation_grid
 from synthbench.store import CURATED, CURATION, GENERATION, SYNTHETIC, config_hash
 from synthbench.testing import MockProvider
 from synthbench.types import (
@@ -44,7 +46,7 @@ def sst2(sst2_data: TaskData) -> TaskData:
 def oracle(plugins: Plugins, sst2: TaskData) -> Any:
     """The runner's oracle recipe (minilm_lr on real training data), on 400 rows for speed."""
     rows = random.Random(0).sample(list(sst2.train), 400)
-    model = plugins.classifiers.get(ORACLE_CLASSIFIER).factory(0)
+    model = plugins.classifiers.get(ORACLE).factory(0)
     return model.fit([e.text for e in rows], [e.label for e in rows])
 
 
@@ -236,15 +238,15 @@ def test_oos_filter_with_the_real_local_model_as_judge(plugins: Plugins, sst2: T
 
 
 def test_curation_parsing_sweeps_and_rejects_bad_input() -> None:
-    assert _curations(None, []) == [[]]
-    assert _curations(["none", "dedup,label_replacement"], ["label_replacement.k=90,180,all"]) \
+    assert curation_grid(None, []) == [[]]
+    assert curation_grid(["none", "dedup,label_replacement"], ["label_replacement.k=90,180,all"]) \
         == [[], [("dedup", {}), ("label_replacement", {"k": 90})],
             [("dedup", {}), ("label_replacement", {"k": 180})],
             [("dedup", {}), ("label_replacement", {"k": "all"})]]
     with pytest.raises(SynthbenchError, match=r"not STEP\.KEY=VALUE"):
-        _curations(["dedup"], ["tau=0.9"])
+        curation_grid(["dedup"], ["tau=0.9"])
     with pytest.raises(SynthbenchError, match="not in --intervention"):
-        _curations(["dedup"], ["oos_filter.n_judged=3"])
+        curation_grid(["dedup"], ["oos_filter.n_judged=3"])
 
 
 def test_bad_intervention_options_fail_as_one_line(shared_data: Path, tmp_path: Path,
@@ -279,7 +281,7 @@ def test_curated_variants_reuse_the_generation_and_store_their_reports(
                                            {"k": 10, "weight_specified": 0.3, "C": 1.0})
 
     first = runner.run(plain)[0]
-    mock = runner.provider("mock/a")
+    mock = runner.ws.provider("mock/a")
     assert isinstance(mock, MockProvider)
     sent = len(mock.requests)
     outcomes = runner.run(curated)
@@ -287,22 +289,25 @@ def test_curated_variants_reuse_the_generation_and_store_their_reports(
     folders = {first.folder, *(o.folder for o in outcomes)}
     assert len(folders) == 3
     for outcome in outcomes:
-        record = outcome.record
-        assert record["generation_key"] == first.record["generation_key"]
+        assert outcome.record.curation is not None
+        assert outcome.record.curation.n_raw == first.record.n_synthetic
+        record = outcome.record.to_json()
+        assert record["generation_key"] == first.record.generation_key
         assert not (outcome.folder / SYNTHETIC).exists()
         assert not (outcome.folder / GENERATION).exists()
         steps = record["interventions"]["steps"]
         assert [s["id"] for s in steps] == ["dedup", "label_replacement"]
         assert steps[0]["n_out"] == steps[1]["n_in"]
-        assert record["n_raw_synthetic"] == first.record["n_synthetic"]
+        assert record["n_raw_synthetic"] == first.record.n_synthetic
         assert record["n_synthetic"] == record["interventions"]["n_curated"]
         curated_rows = (outcome.folder / CURATED).read_text().splitlines()
         assert len(curated_rows) == record["n_synthetic"]
         assert json.loads((outcome.folder / CURATION).read_text()) == record["interventions"]
-    assert outcomes[1].record["metrics"]["label_accuracy"]["value"] == 1.0  # oracle relabelled
+    assert outcomes[1].record.metrics.label_accuracy.value == 1.0  # oracle relabelled
 
     again = runner.run(curated)
     assert all(o.reused for o in again) and len(mock.requests) == sent
-    labels = generator_labels([first.record, *(o.record for o in outcomes)])
+    labels = generator_labels([r.config.to_record()
+                               for r in (first.record, *(o.record for o in outcomes))])
     assert sorted(labels.values()) == ["zero_shot", "zero_shot+dedup+label_replacement[k=10]",
                                        "zero_shot+dedup+label_replacement[k=all]"]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from synthbench.calls import CallContext
 from synthbench.types import GenerationRequest, Message, Provider, ProviderSpec, SynthbenchError
 from synthbench_local import hf_provider, local_provider, synthbench_register_providers
 from synthbench_local.embedded import (
@@ -72,12 +73,12 @@ def test_registers_local_and_hf() -> None:
     specs: list[ProviderSpec] = []
     synthbench_register_providers(register=specs.append)
     assert [s.id for s in specs] == ["local", "hf"]
-    assert all(s.requires_key is None and s.description for s in specs)
+    assert all(s.description for s in specs)
     with pytest.raises(SynthbenchError, match="only the embedded") as err:
-        specs[0].factory("gpt2")
+        specs[0].factory("gpt2", CallContext())
     assert "\n" not in str(err.value)
     with pytest.raises(SynthbenchError, match="hf needs a model"):
-        specs[1].factory("")
+        specs[1].factory("", CallContext())
 
 
 def test_conversion_is_cached_and_reused(provider: TransformersProvider) -> None:
@@ -93,7 +94,7 @@ def test_conversion_is_cached_and_reused(provider: TransformersProvider) -> None
     before = (folder.stat().st_ino, (folder / MARKER).stat().st_mtime_ns)
 
     start = time.perf_counter()
-    again = local_provider("smollm2-135m-instruct")  # through the plugin's factory
+    again = local_provider("smollm2-135m-instruct", CallContext())  # the plugin's factory
     elapsed = time.perf_counter() - start
     assert isinstance(again, Provider)
     assert again.model_id == "local/smollm2-135m-instruct"
@@ -141,7 +142,7 @@ def test_same_seeds_same_texts_different_seeds_differ(provider: TransformersProv
 
 def test_hf_loads_a_local_folder(provider: TransformersProvider) -> None:
     folder = str(converted_dir(GGUF_SHA256))
-    served = hf_provider(folder)
+    served = hf_provider(folder, CallContext())
     assert served.model_id == f"hf/{folder}"
     assert served.describe()["served_model"] == folder
     request = ask("Name three colours.", max_tokens=12, temperature=0.0)
@@ -189,6 +190,6 @@ def test_wrong_checksum_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_unknown_hf_model_fails_fast_offline() -> None:
     start = time.perf_counter()
     with pytest.raises(SynthbenchError, match="hf/does-not-exist") as err:
-        hf_provider("does-not-exist")
+        hf_provider("does-not-exist", CallContext())
     assert time.perf_counter() - start < 15
     assert "\n" not in str(err.value)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from synthbench import SynthbenchError
+from synthbench.calls import CallContext
 from synthbench.models import resolve_model, split_model_id
 from synthbench.plugins import load_plugins
 from synthbench.testing import MockProvider, check_classifier, check_task
@@ -81,10 +82,10 @@ def test_model_ids_split_at_first_slash() -> None:
     assert split_model_id("hf/Qwen/Qwen2.5-0.5B-Instruct") == ("hf", "Qwen/Qwen2.5-0.5B-Instruct")
     assert split_model_id("local") == ("local", "")
     plugins = load_plugins()
-    provider = resolve_model(plugins, "mock/abc")
+    provider = resolve_model(plugins, "mock/abc", CallContext())
     assert isinstance(provider, MockProvider) and provider.model_id == "mock/abc"
     with pytest.raises(SynthbenchError, match="unknown model 'nope/x'"):
-        resolve_model(plugins, "nope/x")
+        resolve_model(plugins, "nope/x", CallContext())
 
 
 def test_conformance_helpers_pass_builtins(shared_data: Path) -> None:

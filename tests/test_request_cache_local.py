@@ -17,17 +17,18 @@ from pathlib import Path
 
 import pytest
 
-from synthbench.cached_provider import CachedProvider
+from synthbench.calls import CachedProvider, CacheSettings, CallContext
 from synthbench.generation import REQUESTS_PER_CALL
-from synthbench.requests import LayerSettings
 from synthbench.testing import MockProvider, RecordingProvider
 from synthbench.types import (
+    Closeable,
     Completion,
     ContinuationScorer,
     GenerationRequest,
     Message,
     Provider,
     SynthbenchError,
+    Tokenizer,
     Usage,
 )
 from synthbench_local import folder_fingerprint, hf_provider, local_provider, weights_identity
@@ -58,10 +59,7 @@ def local(database: Path) -> Iterator[CachedProvider]:
     thread (on a busy machine two threads spin-wait for each other at ~10x the CPU)."""
     import torch
 
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SYNTHBENCH_REQUEST_CACHE", str(database))
-    provider = local_provider("")
-    patch.undo()
+    provider = local_provider("", CallContext(cache=CacheSettings(database)))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield provider
@@ -73,7 +71,7 @@ def wrap(local: CachedProvider, path: Path | None, weights: str | None = None
          ) -> tuple[CachedProvider, RecordingProvider]:
     """A new wrapper (own connection) over the same loaded model, counting model calls."""
     spy = RecordingProvider(local.inner)
-    settings = LayerSettings(cache_path=path, use_cache=path is not None)
+    settings = CacheSettings(path, enabled=path is not None)
     return CachedProvider(spy, weights or local.identity["weights"],
                           {k: v for k, v in local.identity.items() if k != "weights"},
                           settings), spy
@@ -118,7 +116,7 @@ def test_another_model_identity_never_answers_from_the_cache(
     assert other.cached(REQUESTS[:2]) == [None, None]
     resampled = CachedProvider(local.inner, local.identity["weights"],
                                {**local.identity, "sampling": "another sampler"},
-                               LayerSettings(cache_path=database))
+                               CacheSettings(database))
     assert resampled.cached(REQUESTS[:2]) == [None, None]
     other.complete(REQUESTS[:1])
     assert spy.calls == [REQUESTS[:1]]
@@ -142,19 +140,20 @@ def test_weights_identity_of_the_embedded_model_and_of_a_folder(
     import torch
 
     threads = torch.get_num_threads()
-    served = hf_provider(str(converted_dir(GGUF_SHA256)))  # same weights, loaded as hf/<folder>
+    served = hf_provider(str(converted_dir(GGUF_SHA256)), CallContext())  # same weights, as hf/
     torch.set_num_threads(threads)  # building a provider sets it to every core again
     weights = served.identity["weights"]
     assert weights.startswith(f"folder:{converted_dir(GGUF_SHA256).resolve()}:")
     assert served.key(REQUESTS[0]) != local.key(REQUESTS[0])
 
 
-def test_everything_else_is_the_wrapped_providers(local: CachedProvider) -> None:
+def test_tokenizing_scoring_and_provenance_are_the_wrapped_providers(
+        local: CachedProvider) -> None:
     assert isinstance(local, Provider) and isinstance(local, ContinuationScorer)
+    assert isinstance(local, Tokenizer) and isinstance(local, Closeable)
     assert local.model_id == "local/smollm2-135m-instruct"
     assert local.capabilities == local.inner.capabilities
     assert local.tokenize("hello world") == local.inner.tokenize("hello world")
-    assert local.tokenizer is local.inner.tokenizer
     info = local.describe()
     assert info["gguf_sha256"] == GGUF_SHA256 and "request_cache_schema" in info
     messages = (Message("user", "Is the sky blue? Answer yes or no."),)
@@ -165,13 +164,13 @@ def test_everything_else_is_the_wrapped_providers(local: CachedProvider) -> None
 
 def test_unknown_weights_are_refused_while_the_cache_is_on(tmp_path: Path) -> None:
     with pytest.raises(SynthbenchError, match="SYNTHBENCH_REQUEST_CACHE=off") as err:
-        CachedProvider(MockProvider(), None, settings=LayerSettings(cache_path=tmp_path / "c"))
+        CachedProvider(MockProvider(), None, cache=CacheSettings(tmp_path / "c"))
     assert "\n" not in str(err.value)
-    off = CachedProvider(MockProvider(), None, settings=LayerSettings(use_cache=False))
+    off = CachedProvider(MockProvider(), None, cache=CacheSettings(enabled=False))
     assert len(off.complete(REQUESTS)) == 5
     (tmp_path / "file").write_text("not a folder")
     unwritable = CachedProvider(MockProvider(), "mock-weights",
-                                settings=LayerSettings(cache_path=tmp_path / "file" / "c.db"))
+                                cache=CacheSettings(tmp_path / "file" / "c.db"))
     with pytest.raises(SynthbenchError, match="cannot open the request cache") as err:
         unwritable.complete(REQUESTS)
     assert "\n" not in str(err.value)
@@ -204,18 +203,18 @@ class Crashing:
 
 
 def test_answers_are_kept_per_call_and_failures_are_never_cached(tmp_path: Path) -> None:
-    settings = LayerSettings(cache_path=tmp_path / "cache.sqlite")
-    crashing = CachedProvider(Crashing(crash_on=2), "mock-weights", settings=settings)
+    settings = CacheSettings(tmp_path / "cache.sqlite")
+    crashing = CachedProvider(Crashing(crash_on=2), "mock-weights", cache=settings)
     first = crashing.complete(REQUESTS[:2])
     with pytest.raises(KeyboardInterrupt):
         crashing.complete(REQUESTS[2:])
     again = Crashing()
-    resumed = CachedProvider(again, "mock-weights", settings=settings)
+    resumed = CachedProvider(again, "mock-weights", cache=settings)
     assert resumed.complete(REQUESTS) == [*first, *MockProvider().complete(REQUESTS[2:])]
     assert again.inner.requests == REQUESTS[2:]  # the first call's answers were kept
 
     failing = CachedProvider(Crashing(failed=True), "mock-weights",
-                             settings=LayerSettings(cache_path=tmp_path / "failed.sqlite"))
+                             cache=CacheSettings(tmp_path / "failed.sqlite"))
     assert all(c.failed for c in failing.complete(REQUESTS[:2]))
     assert failing.cached(REQUESTS[:2]) == [None, None]
     assert failing.request_stats()["calls"]["gave_up"] == 2

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from scipy import stats
 
+from synthbench.calls import CacheSettings, CallContext, SendSettings
 from synthbench.cli import main
 from synthbench.data import load_task_data
 from synthbench.leaderboard import build, rebuild
 from synthbench.plugins import Plugins
-from synthbench.requests import LayerSettings
 from synthbench.store import iter_results
 from synthbench.subjectivity import bradley_terry as bt
 from synthbench.subjectivity.protocol import (
@@ -164,11 +164,9 @@ def openai_judge(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         monkeypatch.setenv("OPENAI_BASE_URL", server.openai_url)
         from synthbench_api import openai_provider
 
-        provider = openai_provider("judge-model")
-        provider.layer.settings = LayerSettings(
-            concurrency=8, max_retries=1, timeout_base_s=5.0,
-            cache_path=tmp_path / "requests.sqlite")
-        return provider, server
+        calls = CallContext(cache=CacheSettings(tmp_path / "requests.sqlite"),
+                            send=SendSettings(concurrency=8, max_retries=1, timeout_base_s=5.0))
+        return openai_provider("judge-model", calls), server
 
     yield start
     for server in servers:
@@ -259,7 +257,7 @@ def test_local_judge_reads_log_probabilities_and_a_rerun_makes_no_model_call(
 
     monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
     tasks, train = li_tasks
-    provider = resolve_model(plugins, "local")
+    provider = resolve_model(plugins, "local", CallContext())
     settings = ProtocolSettings(samples=1, examples_per_label=1, example_words=15, rounds=50)
     record = measure(provider, tasks[:3], train, settings)
     assert record["judge"]["method"] == "logprobs" and record["run"]["called"] == 6
@@ -323,17 +321,20 @@ def test_leaderboard_adds_measured_correlations_only_when_a_record_exists(
     for name in ("leaderboard.json", "leaderboard.md"):
         assert (board_dir / name).read_text() == (REPO / "leaderboard" / name).read_text()
     records = [r for _, r in iter_results(results)]
-    task_ids = sorted({r["config"]["task"] for r in records})
+    task_ids = sorted({r.config.task for r in records})
     out = tmp_path / "results"
     fake_record(out, [plugins.tasks.get(t) for t in task_ids])
     measured = measured_subjectivity(out, task_ids)
     assert measured is not None and measured["judge"] == "mock/judge"
-    board = build(records, measured)
+    board = build(records, measured=measured)
     plain = build(records)
     assert board["measured_subjectivity"]["judge"] == "mock/judge"
     for row, base in zip(board["rows"], plain["rows"], strict=True):
-        assert {k: v for k, v in row.items() if k != "measured"} == base
-        assert set(row["measured"]) >= {"spearman_rho", "spearman_ci", "kendall_tau"}
+        assert {k: v for k, v in row.items() if not k.startswith("measured_")} == base
+        assert {"measured_spearman_rho", "measured_spearman_ci",
+                "measured_kendall_tau"} <= set(row)
+    assert all(t["measured_subjectivity"] == measured["scores"][t["id"]]
+               for t in board["tasks"])
     json.dumps(board)
     from synthbench.leaderboard import to_markdown
 

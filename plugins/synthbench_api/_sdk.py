@@ -9,8 +9,7 @@ import json
 import os
 from typing import Any
 
-from synthbench.requests import CallError, classify_status
-from synthbench.types import SynthbenchError
+from synthbench import CallError, SynthbenchError, classify_status
 
 PINS = {"openai": "openai==3.54.0", "anthropic": "anthropic==2.12.0",
         "litellm": "litellm==1.83.0", "tiktoken": "tiktoken==0.14.0"}

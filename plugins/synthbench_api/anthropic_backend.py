@@ -11,17 +11,22 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from synthbench.pricing import price_for
-from synthbench.requests import (
+from synthbench import (
     BatchState,
+    CallContext,
     CallError,
+    Capability,
+    Completion,
+    GenerationRequest,
     LayeredProvider,
     Reply,
     RequestLayer,
+    SynthbenchError,
+    Usage,
     redact,
 )
-from synthbench.types import Capability, Completion, GenerationRequest, SynthbenchError, Usage
 from synthbench_api._sdk import call_error, parsed, require, require_key, usage_number
+from synthbench_api.prices import price_for
 
 CAPABILITIES = frozenset({Capability.MULTI_TURN, Capability.BATCH, Capability.BATCH_API})
 
@@ -122,13 +127,13 @@ def parse_message(response: Any) -> Completion:
         usage.output_tokens), cached), "length" if stop == "max_tokens" else stop)
 
 
-def build(name: str) -> LayeredProvider:
+def build(name: str, calls: CallContext) -> LayeredProvider:
     model = name.strip()
     if not model:
         raise SynthbenchError("anthropic needs a model: write anthropic/<model>, e.g. "
                               "anthropic/claude-3-5-haiku-latest")
     require("anthropic")
-    layer = RequestLayer("anthropic", model, lambda: AnthropicBackend(model),
+    layer = RequestLayer("anthropic", model, lambda: AnthropicBackend(model), calls,
                          price=price_for(f"anthropic/{model}"))
     return LayeredProvider(layer, CAPABILITIES, {
         "sdk": "anthropic", "sdk_version": importlib.metadata.version("anthropic"),

@@ -12,11 +12,19 @@ import importlib.metadata
 import os
 from typing import Any
 
-from synthbench.pricing import price_for
-from synthbench.requests import CallError, LayeredProvider, Reply, RequestLayer
-from synthbench.types import Capability, GenerationRequest, SynthbenchError
+from synthbench import (
+    CallContext,
+    CallError,
+    Capability,
+    GenerationRequest,
+    LayeredProvider,
+    Reply,
+    RequestLayer,
+    SynthbenchError,
+)
 from synthbench_api._sdk import call_error, require
 from synthbench_api.openai_backend import parse_chat_completion
+from synthbench_api.prices import price_for
 
 CAPABILITIES = frozenset({Capability.MULTI_TURN, Capability.BATCH})
 
@@ -69,15 +77,15 @@ def litellm_price(litellm: Any, model: str) -> dict[str, Any] | None:
             "source": f"litellm {importlib.metadata.version('litellm')} bundled price map"}
 
 
-def build(name: str) -> LayeredProvider:
+def build(name: str, calls: CallContext) -> LayeredProvider:
     model = name.strip()
     if not model:
         raise SynthbenchError("litellm needs a model: write litellm/<litellm model id>, e.g. "
                               "litellm/gemini/gemini-2.0-flash")
     litellm = import_litellm()
     stated = litellm_price(litellm, model)
-    price = price_for(f"litellm/{model}", {"price_per_million_tokens": stated})
-    layer = RequestLayer("litellm", model, lambda: LiteLLMBackend(model), price=price)
+    price = price_for(f"litellm/{model}", stated)
+    layer = RequestLayer("litellm", model, lambda: LiteLLMBackend(model), calls, price=price)
     return LayeredProvider(layer, CAPABILITIES, {
         "sdk": "litellm", "sdk_version": importlib.metadata.version("litellm"),
         "fallbacks": "none"})

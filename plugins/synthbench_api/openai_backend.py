@@ -12,18 +12,23 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from synthbench.generation import request_seed
-from synthbench.pricing import price_for
-from synthbench.requests import (
+from synthbench import (
     BatchState,
+    CallContext,
     CallError,
+    Capability,
+    Completion,
+    GenerationRequest,
     LayeredProvider,
     Reply,
     RequestLayer,
+    SynthbenchError,
+    Usage,
     redact,
+    request_seed,
 )
-from synthbench.types import Capability, Completion, GenerationRequest, SynthbenchError, Usage
 from synthbench_api._sdk import call_error, parsed, require, require_key, usage_number
+from synthbench_api.prices import price_for
 
 CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH,
                           Capability.LOGIT_BIAS, Capability.BATCH_API})
@@ -226,12 +231,12 @@ def _base_url() -> str:
     return redact(os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1")
 
 
-def build(name: str) -> OpenAIProvider:
+def build(name: str, calls: CallContext) -> OpenAIProvider:
     model = name.strip()
     if not model:
         raise SynthbenchError("openai needs a model: write openai/<model>, e.g. "
                               "openai/gpt-4o-mini")
     require("openai")
-    layer = RequestLayer("openai", model, lambda: OpenAIBackend(model),
+    layer = RequestLayer("openai", model, lambda: OpenAIBackend(model), calls,
                          price=price_for(f"openai/{model}"))
     return OpenAIProvider(layer)

@@ -1,6 +1,6 @@
-"""Tier-0 downstream classifiers (CPU, seconds): TF-IDF + LR and MiniLM embeddings + LR.
-
-Both are plain scikit-learn pipelines, so the runner can ``clone`` a fresh one per fit.
+"""Downstream classifiers. Tier 0 (CPU, seconds): TF-IDF + LR and MiniLM embeddings + LR,
+plain scikit-learn pipelines. Tier 1: MiniLM fine-tuned end to end (``finetune.py``). All follow
+scikit-learn conventions, so the runner can ``clone`` a fresh one per fit.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from synthbench import ClassifierSpec, hookimpl
-from synthbench.embeddings import DEFAULT_EMBEDDER, default_embedder
+from synthbench import DEFAULT_EMBEDDER, ClassifierSpec, default_embedder, hookimpl
+from synthbench_classifiers.finetune import minilm_ft
 
 
 class SentenceEmbeddings(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -56,3 +56,6 @@ def synthbench_register_classifiers(register: Callable[[ClassifierSpec], None]) 
     register(ClassifierSpec("tfidf_lr", tfidf_lr, "TF-IDF word 1-2-grams + logistic regression"))
     register(ClassifierSpec("minilm_lr", minilm_lr,
                             "frozen all-MiniLM-L6-v2 embeddings + logistic regression"))
+    register(ClassifierSpec("minilm_ft", minilm_ft,
+                            "all-MiniLM-L6-v2 + linear head fine-tuned end to end (AdamW, "
+                            "lr 3e-5, early stopping on a held-out slice of the training data)"))

@@ -17,11 +17,13 @@ from synthbench import (
     GeneratorSpec,
     Label,
     Message,
+    PromptGenerator,
     SynthbenchError,
     Task,
+    examples_of,
     hookimpl,
+    word_cap,
 )
-from synthbench.generation import PromptGenerator, examples_of, word_cap
 
 IMITATE = ("You should imitate the example I have provided, but you cannot simply modify or "
            "rewrite the example I have given.")
@@ -81,9 +83,11 @@ class FewShot(ZeroShot):
 @hookimpl
 def synthbench_register_generators(register: Callable[[GeneratorSpec], None]) -> None:
     register(GeneratorSpec("zero_shot", ZeroShot,
-                           "Li et al.: context + label + word limit, no real data"))
+                           "Li et al.: context + label + word limit, no real data",
+                           real_data=False))
     register(GeneratorSpec("few_shot", FewShot,
-                           "Li et al.: zero-shot plus k real examples per request (k=3)"))
+                           "Li et al.: zero-shot plus k real examples per request (k=3)",
+                           real_data=True))
     from synthbench_generators.attributed import Attributed
     from synthbench_generators.diversity import DiversityPrompt
     from synthbench_generators.seeding import ExampleSeeding
@@ -91,13 +95,17 @@ def synthbench_register_generators(register: Callable[[GeneratorSpec], None]) ->
 
     register(GeneratorSpec("diversity_prompt", DiversityPrompt,
                            "Li et al.: one conversation per label, asking for more diverse "
-                           "data after every `every` texts (multi-turn, sequential)"))
+                           "data after every `every` texts (multi-turn, sequential)",
+                           requires=DiversityPrompt.requires, real_data=False))
     register(GeneratorSpec("logit_suppression", LogitSuppression,
                            "Chung et al.: zero-shot with a logit bias against the 100 most "
-                           "generated tokens, updated after every batch (needs logit_bias)"))
+                           "generated tokens, updated after every batch (needs logit_bias)",
+                           requires=LogitSuppression.requires, real_data=False))
     register(GeneratorSpec("example_seeding", ExampleSeeding,
                            "Chung et al.: Prompt A with one example per label, 18 real seeds "
-                           "first, then generated ones; items_per_call texts a call"))
+                           "first, then generated ones; items_per_call texts a call",
+                           real_data=True))
     register(GeneratorSpec("attributed", Attributed,
                            "AttrPrompt: one sampled value per attribute dimension a request; "
-                           "dimensions from -G attributes, the task, or the LLM once"))
+                           "dimensions from -G attributes, the task, or the LLM once",
+                           real_data=False))

@@ -22,16 +22,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from synthbench import (
+    REFUSAL,
     GenerationContext,
     GenerationOutcome,
     GenerationRequest,
     Label,
     Message,
+    PromptGenerator,
     SynthbenchError,
     Task,
     Usage,
+    request_seed,
 )
-from synthbench.generation import REFUSAL, PromptGenerator, request_seed
 from synthbench_generators.seeding import split_items
 
 DEFAULT_DIMENSIONS = ("subtopic", "writing style")

@@ -37,8 +37,9 @@ from synthbench import (
     SynthbenchError,
     Task,
     Usage,
+    parse_text,
+    request_seed,
 )
-from synthbench.generation import parse_text, request_seed
 from synthbench_generators import ZeroShot, generation_prompt
 from synthbench_generators.suppression import require
 

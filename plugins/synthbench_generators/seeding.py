@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from synthbench import (
+    REFUSAL,
     Example,
     GenerationContext,
     GenerationCounts,
@@ -33,12 +34,15 @@ from synthbench import (
     GenerationRequest,
     Label,
     Message,
+    PromptGenerator,
     SynthbenchError,
     Task,
     Usage,
+    balanced_quota,
+    parse_text,
+    request_seed,
+    word_cap,
 )
-from synthbench.data import balanced_quota
-from synthbench.generation import REFUSAL, PromptGenerator, parse_text, request_seed, word_cap
 
 ITEM = re.compile(r"^\s*(?:\d{1,3}\s*[.):]|[-*•])\s*(.*)$")
 ECHO = re.compile(r"^\W*(elements\s*:|write (a|an|\d+) .*(cover all|elements))", re.IGNORECASE)

@@ -23,6 +23,7 @@ from synthbench import (
     GenerationContext,
     GenerationRequest,
     SynthbenchError,
+    Tokenizer,
 )
 from synthbench_generators import ZeroShot
 
@@ -44,7 +45,7 @@ def require(generator: str, ctx: GenerationContext, *needed: str) -> None:
     """Refuse with one line when the provider lacks a capability the generator needs."""
     missing = [c for c in needed if c not in ctx.provider.capabilities]
     if Capability.TOKENIZE in needed and Capability.TOKENIZE not in missing \
-            and not callable(getattr(ctx.provider, "tokenize", None)):
+            and not isinstance(ctx.provider, Tokenizer):
         missing.append(Capability.TOKENIZE)
     if missing:
         raise SynthbenchError(
@@ -87,7 +88,8 @@ class LogitSuppression(ZeroShot):
 
     def start(self, ctx: GenerationContext) -> None:
         require("logit_suppression", ctx, *sorted(self.requires))
-        self._tokenize = ctx.provider.tokenize  # type: ignore[attr-defined]
+        assert isinstance(ctx.provider, Tokenizer), "require() checked it"
+        self._tokenize = ctx.provider.tokenize
         self.counts = Counter()
         self.bias = ()
         self.updates = 0

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from synthbench import hookimpl
-from synthbench.types import InterventionSpec
+from synthbench import InterventionSpec, hookimpl
 from synthbench_interventions.dedup import Dedup
 from synthbench_interventions.label_replacement import LabelReplacement
 from synthbench_interventions.oos_filter import OosFilter
@@ -22,8 +21,8 @@ def synthbench_register_interventions(register: Callable[[InterventionSpec], Non
     register(InterventionSpec(
         "label_replacement", LabelReplacement,
         "relabel with the oracle (k=all) or per-class linear SVC proxies trained on k items "
-        "inspected by the oracle (Chung et al. 2023)"))
+        "inspected by the oracle (Chung et al. 2023)", inspection_param="k"))
     register(InterventionSpec(
         "oos_filter", OosFilter,
         "remove out-of-scope texts: classifier trained on a sample marked by the provider "
-        "as LLM judge (Chung et al. 2023)"))
+        "as LLM judge (Chung et al. 2023)", calls_provider=True))

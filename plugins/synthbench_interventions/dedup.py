@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from synthbench.types import Example, InterventionContext, InterventionOutcome
+from synthbench import Example, InterventionContext, InterventionOutcome
 
 BLOCK = 512  # rows of the similarity matrix computed at once; never n x n in memory
 

@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 from sklearn.svm import LinearSVC
 
-from synthbench.generation import request_seed
-from synthbench.types import Example, InterventionContext, InterventionOutcome
+from synthbench import Example, InterventionContext, InterventionOutcome, request_seed
 
 SHOWN_CHANGES = 500  # changed rows listed in the report (all are counted)
 

@@ -23,8 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from synthbench.generation import request_seed, word_cap
-from synthbench.types import (
+from synthbench import (
     Example,
     GenerationRequest,
     InterventionContext,
@@ -32,6 +31,8 @@ from synthbench.types import (
     Message,
     Task,
     Usage,
+    request_seed,
+    word_cap,
 )
 
 VERDICT = re.compile(r"\b(yes|no)\b", re.IGNORECASE)

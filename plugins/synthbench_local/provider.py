@@ -17,16 +17,19 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
-from synthbench.types import (
+from synthbench import (
     Capability,
     Completion,
     GenerationRequest,
     Message,
+    Price,
     SynthbenchError,
     Usage,
 )
 from synthbench_local import embedded
 from synthbench_local.embedded import one_line, quiet_progress
+
+LOCAL_PRICE = Price(0.0, 0.0, 0.0, "local model: no per-token price")  # runs on your machine
 
 DEFAULT_BATCH_SIZE = 8
 CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH,
@@ -314,7 +317,7 @@ class TransformersProvider:
             "dtype": str(self._model.dtype).removeprefix("torch."),
             "device": str(self._device),
             "threads": torch.get_num_threads(),
-            "price_per_million_tokens": {"input": 0.0, "output": 0.0},  # runs on your machine
+            "price_per_million_tokens": LOCAL_PRICE.as_dict(),
             "batch_size": self._batch_size,
             "sampling": "temperature+top_p, one torch.Generator per request "
                         "seeded from sha256(seed, sample_index); temperature 0 is greedy",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from synthbench import ProviderSpec, hookimpl
-from synthbench.testing import MockProvider
+from synthbench import MockProvider, ProviderSpec, hookimpl
 
 
 @hookimpl
 def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> None:
-    register(ProviderSpec("mock", MockProvider,
+    register(ProviderSpec("mock", lambda name, calls: MockProvider(name),
                           "deterministic fake LLM for tests: mock/<any name>; no key, instant"))

@@ -6,6 +6,7 @@ distance 1 - cos; none of them builds an n x n matrix.
 
 from __future__ import annotations
 
+from synthbench.metrics.cost import chance_macro_f1, cost_per_f1_point
 from synthbench.metrics.diversity import chamfer, remote_clique
 from synthbench.metrics.lexical import compression_ratio, distinct_n, tokenize
 from synthbench.metrics.similarity import (
@@ -20,7 +21,9 @@ from synthbench.metrics.stats import mean_ci
 __all__ = [
     "NearDuplicate",
     "chamfer",
+    "chance_macro_f1",
     "compression_ratio",
+    "cost_per_f1_point",
     "distinct_n",
     "leakage",
     "mean_ci",

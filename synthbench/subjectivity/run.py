@@ -6,11 +6,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from synthbench.calls.context import CallContext
 from synthbench.data import load_task_data
 from synthbench.models import resolve_model
 from synthbench.plugins import Plugins
 from synthbench.subjectivity.protocol import ProtocolSettings, measure
-from synthbench.types import SynthbenchError
+from synthbench.types import Closeable, SynthbenchError
 
 
 def measure_tasks(plugins: Plugins, judge: str, task_ids: Sequence[str] | None = None,
@@ -27,10 +28,9 @@ def measure_tasks(plugins: Plugins, judge: str, task_ids: Sequence[str] | None =
                               f"{', '.join(plugins.tasks.ids())})")
     tasks = [plugins.tasks.get(t) for t in ids]
     train = {t.id: load_task_data(t, data_dir).train for t in tasks}
-    provider = resolve_model(plugins, judge)
+    provider = resolve_model(plugins, judge, CallContext())
     try:
         return measure(provider, tasks, train, settings, out, log)
     finally:
-        close = getattr(provider, "close", None)  # providers with resources to free
-        if callable(close):
-            close()
+        if isinstance(provider, Closeable):
+            provider.close()

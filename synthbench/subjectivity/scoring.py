@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthbench.cached_provider import CachedProvider
-from synthbench.paths import cache_dir
-from synthbench.requests import LayerSettings, Reply, ResponseCache
+from synthbench.calls.cache import CachedProvider, ResponseCache
+from synthbench.calls.settings import CacheSettings
 from synthbench.types import (
     Capability,
     Completion,
     ContinuationScorer,
     Message,
     Provider,
+    Reply,
     SynthbenchError,
 )
 
@@ -46,6 +46,7 @@ class CachedScorer:
     run took from the cache and what it asked the model."""
 
     provider: Provider
+    cache: CacheSettings = field(default_factory=CacheSettings.from_env)
     hits: int = 0
     calls: int = 0
     _cache: ResponseCache | None = field(default=None, repr=False)
@@ -67,9 +68,8 @@ class CachedScorer:
     def _store(self) -> ResponseCache | None:
         if not self._open:
             self._open = True
-            settings = LayerSettings.from_env(self.provider.model_id)
-            if settings.use_cache:
-                self._cache = ResponseCache(settings.cache_path or cache_dir() / "requests.sqlite")
+            if self.cache.enabled:
+                self._cache = ResponseCache(self.cache.file)
         return self._cache
 
     def score(self, messages: Sequence[Message], continuations: Sequence[str]) -> list[float]:

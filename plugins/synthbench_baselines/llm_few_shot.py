@@ -21,15 +21,13 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sklearn.metrics import accuracy_score, f1_score
 
-from synthbench.data import balanced_quota, sample_per_label
-from synthbench.generation import request_seed, word_cap
-from synthbench.types import (
+from synthbench import (
     Capability,
     ContinuationScorer,
     Example,
@@ -39,6 +37,10 @@ from synthbench.types import (
     SynthbenchError,
     Task,
     Usage,
+    balanced_quota,
+    request_seed,
+    sample_per_label,
+    word_cap,
 )
 
 METHODS = ("auto", "logprobs", "text")
@@ -153,17 +155,3 @@ def parse_label(reply: str, labels: Sequence[str]) -> str | None:
             candidate = (match.start(), -len(label), label)
             best = candidate if best is None or candidate < best else best
     return None if best is None else best[2]
-
-
-BASELINES: Mapping[str, type[LlmFewShot]] = {"llm_few_shot": LlmFewShot}
-
-
-def make_baseline(baseline_id: str, params: Mapping[str, Any]) -> LlmFewShot:
-    """The configured baseline; an unknown id or a wrong parameter is one line."""
-    if baseline_id not in BASELINES:
-        raise SynthbenchError(f"unknown baseline {baseline_id!r} (known: "
-                              f"{', '.join(sorted(BASELINES))})")
-    try:
-        return BASELINES[baseline_id](**dict(params))
-    except (TypeError, ValueError) as exc:
-        raise SynthbenchError(f"baseline {baseline_id!r} rejects its parameters: {exc}") from None

@@ -1,0 +1,32 @@
+"""``ProviderWrapper``: a provider that answers through another one (a cache, a recorder, a
+dry-run stand-in). The model id, capabilities, provenance and tokenizer are the inner one's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synthbench.types import Provider, SynthbenchError, Tokenizer
+
+
+class ProviderWrapper:
+    """Forwards what describes the inner provider; subclasses say how ``complete`` answers."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.inner.capabilities
+
+    def describe(self) -> dict[str, Any]:
+        return self.inner.describe()
+
+    def tokenize(self, text: str) -> list[int]:
+        """The inner provider's token ids (``Capability.TOKENIZE`` says whether it has any)."""
+        if not isinstance(self.inner, Tokenizer):
+            raise SynthbenchError(f"{self.model_id} has no tokenizer")
+        return self.inner.tokenize(text)

@@ -1,0 +1,11 @@
+"""The built-in plugins the command line uses when told nothing else, named once (as pytest
+names its ``default_plugins``). This is the only core module that names a plugin id: every
+other one takes ids as parameters."""
+
+from __future__ import annotations
+
+MODEL = "local"
+GENERATORS = ("zero_shot",)
+CLASSIFIERS = ("tfidf_lr", "minilm_lr")
+ORACLE = "minilm_lr"  # the real-data classifier behind label accuracy and label replacement
+

@@ -1,0 +1,200 @@
+"""One cell end to end: generate -> curate -> fit/predict -> measure -> store. The only module
+that knows the order of the stages.
+
+Every option is checked before the first cell starts, so a typo never costs an hour of
+generation. A finished cell (same generation key) is reused as stored, and extended rather
+than redone when asked for more (another classifier, a baseline); a cell whose texts were
+generated but whose result was never written reuses the texts and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from synthbench.calls import LayeredProvider
+from synthbench.models import provider_spec
+from synthbench.plugins import Plugins
+from synthbench.run import planning, stages
+from synthbench.run.grid import full_params
+from synthbench.run.workspace import RunSettings, Workspace
+from synthbench.store import RESULT, check_writable, config_hash, load_result, write_json
+from synthbench.types import (
+    CellConfig,
+    CellRecord,
+    DeclaredSubjectivity,
+    SynthbenchError,
+)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    folder: Path
+    record: CellRecord
+    reused: bool
+
+
+class Runner:
+    """Runs cells in a workspace that shares providers, task data and oracles between them."""
+
+    def __init__(self, plugins: Plugins, settings: RunSettings,
+                 log: Callable[[str], None] = lambda line: None) -> None:
+        self.ws = Workspace(plugins, settings, log)
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.ws.close()
+
+    def validate(self, configs: Sequence[CellConfig]) -> None:
+        """Raise ``SynthbenchError`` for the first unknown id or bad option, before any work."""
+        plugins = self.ws.plugins
+        for config in configs:
+            provider_spec(plugins, config.model)
+            task = plugins.tasks.get(config.task)
+            full_params(plugins, "generator", config.generator, config.generator_params)
+            for classifier in config.classifiers:
+                plugins.classifiers.get(classifier)
+            for step, params in config.interventions:
+                full_params(plugins, "intervention", step, params)
+            for baseline, params in config.baselines:
+                full_params(plugins, "baseline", baseline, params)
+            if config.n < len(task.labels):
+                raise SynthbenchError(
+                    f"--n {config.n} is smaller than the {config.task} task's number of labels")
+        if self.ws.settings.oracle not in plugins.classifiers:
+            raise SynthbenchError(f"the oracle classifier {self.ws.settings.oracle!r} is not "
+                                  "loaded")
+
+    def prepare(self, configs: Sequence[CellConfig]) -> None:
+        """Validate everything, check the results folder, load the data and build the
+        providers of cells still to generate, so a bad model id, a missing data file or an
+        unwritable ``--out`` fails before the first cell rather than after hours of others."""
+        self.validate(configs)
+        located = [self.ws.locate(config) for config in configs]
+        check_writable(self.ws.settings.out)
+        for config, (_, key) in zip(configs, located, strict=True):
+            if not stages.generation_stored(self.ws.generation_folder(config, key), key):
+                provider = self.ws.provider(config.model)
+                needs = self.ws.plugins.generators.get(config.generator).requires
+                if missing := sorted(set(needs) - set(provider.capabilities)):
+                    raise SynthbenchError(
+                        f"generator {config.generator} needs a provider with "
+                        f"{', '.join(sorted(needs))}; {provider.model_id} lacks "
+                        f"{', '.join(missing)}")
+
+    def run(self, configs: Sequence[CellConfig],
+            on_cell: Callable[[CellOutcome], None] = lambda outcome: None) -> list[CellOutcome]:
+        """Prepare, then run every cell in order; ``on_cell`` sees each outcome as it lands."""
+        self.prepare(configs)
+        outcomes = []
+        self._generate_ahead(configs)
+        for config in configs:
+            outcomes.append(self.run_cell(config))
+            on_cell(outcomes[-1])
+        return outcomes
+
+    def _generate_ahead(self, configs: Sequence[CellConfig]) -> None:
+        """With API models, send batch jobs up front, and with several API models generate
+        their cells' texts at the same time (one thread per model, each model's cells in
+        order); the cells then find their texts stored."""
+        by_model: dict[str, dict[Path, tuple[CellConfig, str]]] = {}
+        for config in configs:
+            _, key = self.ws.locate(config)
+            folder = self.ws.generation_folder(config, key)
+            if (not stages.generation_stored(folder, key)
+                    and isinstance(self.ws.provider(config.model), LayeredProvider)):
+                by_model.setdefault(config.model, {}).setdefault(folder, (config, key))
+        self._submit_batches([c for cells in by_model.values() for c, _ in cells.values()])
+        if len(by_model) < 2:
+            return
+
+        def generate(cells: dict[Path, tuple[CellConfig, str]]) -> None:
+            for folder, (config, key) in cells.items():
+                stages.generate(self.ws, config, folder, key)
+
+        self._each_model(generate, list(by_model.values()))
+
+    def _submit_batches(self, configs: Sequence[CellConfig]) -> None:
+        """In batch mode, send every request the cells will need up front, one batch job per
+        model (all models at once), so the cells then find their answers in the cache."""
+        if configs and self.ws.settings.mode == "batch":
+            planned = planning.planned_requests(self.ws, configs)
+            self._each_model(lambda model: self.ws.provider(model).complete(planned[model]),
+                             [model for model in planned if planned[model]])
+
+    @staticmethod
+    def _each_model(work: Callable[[T], object], items: Sequence[T]) -> None:
+        """``work`` on every item at once, one thread each; the first error is raised."""
+        with ThreadPoolExecutor(max(1, len(items)), thread_name_prefix="synthbench") as pool:
+            futures = [pool.submit(work, item) for item in items]
+        for future in futures:
+            future.result()
+
+    def run_cell(self, config: CellConfig) -> CellOutcome:
+        """Generate (or reuse the texts), then evaluate what is missing and store the result.
+
+        A stored result is extended, never discarded: classifiers already scored keep their
+        scores, and the data metrics are recomputed only when the oracle size changed.
+        """
+        ws = self.ws
+        folder, key = ws.locate(config)
+        stored = load_result(folder, key)
+        wanted = sorted(set(config.classifiers))
+        same_oracle = stored is not None and stored.config.oracle_size == config.oracle_size
+        if config.interventions and not same_oracle:
+            stored = None  # curated texts (e.g. relabelled by the oracle) depend on the oracle
+        done = dict(stored.baselines) if stored is not None else {}
+        fresh = [(b, p) for b, p in config.baselines
+                 if b not in done or dict(done[b].params) != dict(p)]
+        if stored is not None and same_oracle and set(wanted) <= set(stored.classifiers) \
+                and not fresh and not any(map(partial(stages.incomplete, ws),
+                                              stored.classifiers.values())):
+            return CellOutcome(folder, stored, reused=True)
+        task = ws.task(config.task)
+        data = ws.task_data(task)
+        started = time.perf_counter()
+        generated = stages.generate(ws, config, ws.generation_folder(config, key), key)
+        curated = stages.curate(ws, config, generated.examples, folder, key)
+        generated_at = time.perf_counter()
+        real = stages.real_sample(task, data, config)
+        done.update({b: stages.run_baseline(ws, config, b, p) for b, p in fresh})
+        scored = {c: stages.extend(ws, c, config, r, curated.examples)
+                  for c, r in (stored.classifiers.items() if stored is not None else ())}
+        for classifier in wanted:
+            if classifier not in scored:
+                scored[classifier] = stages.score(ws, classifier, config, curated.examples, real)
+        measured = (stages.Measured(stored.n_synthetic, stored.n_real, stored.n_test,
+                                    stored.metrics)
+                    if stored is not None and same_oracle
+                    else stages.measure(ws, config, curated.examples, real))
+        merged = replace(config, classifiers=tuple(sorted(scored)),
+                         baselines=tuple((b, r.params) for b, r in sorted(done.items())))
+        record = CellRecord(
+            cell=folder.name, generation_key=key, config_hash=config_hash(merged),
+            config=merged, task=task.to_record(),
+            subjectivity=DeclaredSubjectivity(task.subjectivity.score, task.subjectivity.source,
+                                              task.subjectivity.provisional),
+            generation=generated.record, classifiers=scored, metrics=measured.metrics,
+            n_synthetic=measured.n_synthetic, n_real=measured.n_real, n_test=measured.n_test,
+            cost=stored.cost if stored is not None else stages.cost_of(generated.record),
+            data={"source": data.source, "fingerprint": data.fingerprint,
+                  "reports": {s: dataclasses.asdict(r) for s, r in data.reports.items()}},
+            provenance=ws.provenance(),
+            timings={"generation_s": round(generated_at - started, 3),
+                     "evaluation_s": round(time.perf_counter() - generated_at, 3)},
+            curation=curated.record, baselines=done)
+        write_json(folder / RESULT, record.to_json())
+        return CellOutcome(folder, record, reused=False)
+

