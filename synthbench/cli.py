@@ -111,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "classifiers or plugins")
     lst.add_argument("what", choices=["tasks", "models", "generators", "classifiers",
                                       "interventions", "baselines", "plugins"])
+    lst.add_argument("--results", default="results", help="for tasks: show measured "
+                     "subjectivity from DIR/subjectivity/ when a record exists (default results/)")
+
+    subj = sub.add_parser("subjectivity", parents=[common],
+                          help="measure task subjectivity with an LLM judge (Li's pairwise "
+                          "protocol, Bradley-Terry)")
+    from synthbench.subjectivity.command import add_arguments
+
+    add_arguments(subj)
 
     board = sub.add_parser("leaderboard", parents=[common],
                            help="rebuild leaderboard/ from the results directory alone")
@@ -242,6 +251,9 @@ def _list(args: argparse.Namespace) -> int:
                          f"{task.subjectivity.score:.2f}{mark}",
                          f"{hub} / <data-dir>/{task.data_dir_name}/",
                          plugins.tasks.origin(task_id).distribution])
+        from synthbench.subjectivity.command import with_measured
+
+        headers, rows = with_measured(headers, rows, Path(args.results))
     elif args.what == "models":
         headers = ["provider", "model ids", "description", "plugin"]
         rows = []
@@ -345,12 +357,19 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _subjectivity(args: argparse.Namespace) -> int:
+    from synthbench.subjectivity.command import run_command
+
+    return run_command(args, _plugins(args), _note)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "list": _list, "leaderboard": _leaderboard,
-                "validate": _validate, "recheck": _recheck, "export": _export}
+                "validate": _validate, "recheck": _recheck, "export": _export,
+                "subjectivity": _subjectivity}
     try:
         return commands[args.command](args)
     except SynthbenchError as exc:

@@ -27,6 +27,7 @@ from synthbench.store import atomic_write_text, iter_results
 from synthbench.types import SCHEMA_VERSION, CellRecord, SynthbenchError
 
 BOOTSTRAP = 2000
+MEASURED_KEYS = ("spearman_rho", "spearman_ci", "kendall_tau", "kendall_ci")
 SUBJECTIVITY_NOTE = (
     "Declared subjectivity is provisional: Li et al.'s task order as given in synthbench's "
     "METHOD.md (scaled to 0..1), and synthbench's own placement for tasks Li et al. did not "
@@ -181,9 +182,11 @@ def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Map
     return result
 
 
-def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys()
-          ) -> dict[str, Any]:
-    """The leaderboard as JSON-ready data."""
+def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
+          measured: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The leaderboard as JSON-ready data. With ``measured`` (``measured_subjectivity`` of
+    ``synthbench.subjectivity.store``), every row also correlates utility with the measured
+    scores, and the board names the judge; without it the board is as before."""
     _check_unique(records)
     labels = generator_labels(configs_of(records))
     tasks: dict[str, dict[str, Any]] = {}
@@ -236,12 +239,23 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys()
             rows[-1]["usd_per_cell"] = per_cell
             rows[-1]["usd_per_f1_point"] = cost_per_f1_point(per_cell, _mean(
                 r.classifiers[classifier].synthetic.macro_f1 for r in members))
+        if measured is not None:
+            against = rank_correlations(
+                {t: v for t, v in per_task.items() if t in measured["scores"]},
+                measured["scores"])
+            rows[-1].update({f"measured_{k}": against[k] for k in MEASURED_KEYS})
     ordered = sorted(tasks.values(), key=lambda t: (t["declared_subjectivity"], t["id"]))
     board = {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
              "tasks": ordered, "rows": rows}
     even = break_even(records, keys)
     if even:
         board["break_even"] = even
+    if measured is not None:
+        board["measured_subjectivity"] = dict(measured)
+        for entry in ordered:
+            if entry["id"] in measured["scores"]:
+                entry["measured_subjectivity"] = measured["scores"][entry["id"]]
+                entry["measured_ci"] = measured["ci"][entry["id"]]
     return board
 
 
@@ -336,6 +350,8 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys = BreakEvenKeys())
     for classifier in classifiers:
         header = ["model", "generator", "N", *task_ids, "mean utility", "Remote-Clique (real)",
                   "label acc.", "Spearman ρ [95% CI]", "Kendall τ"]
+        if "measured_subjectivity" in board:
+            header += ["ρ measured [95% CI]", "τ measured [95% CI]"]
         table = []
         for row in (r for r in board["rows"] if r["classifier"] == classifier):
             table.append([
@@ -346,6 +362,7 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys = BreakEvenKeys())
                 _fmt(row["label_accuracy"]),
                 _fmt(row["spearman_rho"], 2) + _fmt_ci(row["spearman_ci"]),
                 _fmt(row["kendall_tau"], 2),
+                *_measured_cells(row),
             ])
         lines += [f"## Classifier: {classifier}", "",
                   tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
@@ -362,11 +379,38 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys = BreakEvenKeys())
                       "classifying the real test split in context. The inspection is simulated "
                       "by the oracle (a classifier trained on real data), as in Chung et al.",
                       "", break_even_table(rows, reference, "github"), ""]
+    if "measured_subjectivity" in board:
+        lines += measured_section(board)
     lines += ["## Declared task subjectivity", "",
               tabulate([[t["id"], f"{t['declared_subjectivity']:.3f}", t["source"]]
                         for t in board["tasks"]], headers=["task", "score", "source"],
                        tablefmt="github", disable_numparse=True), ""]
     return "\n".join(lines)
+
+
+def _measured_cells(row: Mapping[str, Any]) -> list[str]:
+    if "measured_spearman_rho" not in row:
+        return []
+    return [_fmt(row["measured_spearman_rho"], 2) + _fmt_ci(row["measured_spearman_ci"]),
+            _fmt(row["measured_kendall_tau"], 2) + _fmt_ci(row["measured_kendall_ci"])]
+
+
+def measured_section(board: Mapping[str, Any]) -> list[str]:
+    """Markdown lines on measured subjectivity: who measured it, and the scores."""
+    measured = board["measured_subjectivity"]
+    scores = measured["scores"]
+    table = [[t, f"{scores[t]:.3f}", "[{:.2f}, {:.2f}]".format(*measured["ci"][t])]
+             for t in sorted(scores, key=lambda t: (scores[t], t))]
+    return ["## Measured task subjectivity", "",
+            f"Measured by the judge `{measured['judge']}` ({measured['method']}), Li's "
+            f"pairwise protocol v{measured['protocol_version']}, Bradley–Terry scores "
+            f"(0 = most objective); judge position bias {_fmt(measured['position_bias'], 2)} "
+            f"(share of first-shown answers), order consistency "
+            f"{_fmt(measured['order_consistency'], 2)}, Kendall τ against the declared order "
+            f"{_fmt(measured['kendall_tau'], 2)}{_fmt_ci(measured['kendall_ci'])}. The "
+            "'ρ measured' columns correlate utility with these scores.", "",
+            tabulate(table, headers=["task", "measured", "95% CI"], tablefmt="github",
+                     disable_numparse=True), ""]
 
 
 def break_even_table(rows: Sequence[Mapping[str, Any]], reference: str, fmt: str = "simple"
@@ -391,10 +435,12 @@ def rebuild(results: Path, out: Path, data_dir: Path | None = None,
     (default: the installed plugins')."""
     from synthbench.plugins import load_plugins
     from synthbench.report import write_products
+    from synthbench.subjectivity.store import measured_subjectivity
 
     keys = keys if keys is not None else BreakEvenKeys.of(load_plugins())
     cells = [(path.parent, record) for path, record in iter_results(results)]
-    board = build([record for _, record in cells], keys)
+    measured = measured_subjectivity(results, [record.config.task for _, record in cells])
+    board = build([record for _, record in cells], keys, measured)
     json_path, md_path = out / "leaderboard.json", out / "leaderboard.md"
     atomic_write_text(json_path, json.dumps(board, indent=2, sort_keys=True) + "\n")
     atomic_write_text(md_path, to_markdown(board, keys))

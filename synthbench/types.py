@@ -82,6 +82,8 @@ class Task:
 
     ``attributes`` are optional prompt dimensions (AttrPrompt: subtopic, style, ...) and their
     values, for the ``attributed`` generator; left out of the record when empty.
+    ``agreement_field`` names the field of the real data rows (kept in ``Example.meta``) that
+    holds per-instance annotator agreement (Li's a_i), for instance-level subjectivity.
     """
 
     id: str
@@ -96,6 +98,7 @@ class Task:
     citation: str = ""
     description: str = ""
     attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    agreement_field: str | None = None
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -114,10 +117,12 @@ class Task:
 
     def to_record(self) -> dict[str, Any]:
         """The constructor arguments as JSON-ready data (callables by qualified name); empty
-        ``attributes`` are left out, so tasks without them keep their generation keys."""
+        ``attributes`` are left out, so tasks without them keep their generation keys, and so
+        is ``agreement_field``: it does not decide any text, so declaring it keeps every key."""
         record: dict[str, Any] = _jsonable(self)
         if not record["attributes"]:
             del record["attributes"]
+        del record["agreement_field"]
         return record
 
 

@@ -70,13 +70,14 @@ def few_rel_four_relations(dataset: Any) -> Any:
 
 def _task(
     task_id: str, name: str, labels: dict[str, str], text_type: str, context: str,
-    word_limit: int, hub: HubSource | None,
+    word_limit: int, hub: HubSource | None, agreement_field: str | None = None,
 ) -> Task:
     return Task(
         id=task_id, name=name,
         labels=tuple(Label(n, d) for n, d in labels.items()),
         text_type=text_type, context=context, word_limit=word_limit,
         subjectivity=li_subjectivity(task_id), hub=hub, citation=LI_CITATION,
+        agreement_field=agreement_field,
     )
 
 
@@ -103,7 +104,8 @@ TASKS = (
            "neutral": "without a clear positive or negative influence on the stock price"},
           "sentence from financial news", "Imagine you are a financial journalist.", 30,
           HubSource("takala/financial_phrasebank", "sentences_50agree", {"train": "train"},
-                    text_field="sentence", test_fraction=0.2)),
+                    text_field="sentence", test_fraction=0.2),
+          agreement_field="agreement"),
     _task("reddit_emotion", "Reddit comment emotion (GoEmotions, Ekman groups + neutral)",
           {"anger": "expressing anger, annoyance or disapproval",
            "disgust": "expressing disgust", "fear": "expressing fear or nervousness",

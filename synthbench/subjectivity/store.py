@@ -1,0 +1,117 @@
+"""Measured-subjectivity records on disk: ``<results>/subjectivity/<judge>__<protocol>__<task
+set>.json``, one versioned JSON file per (judge, protocol, task set), written atomically.
+
+The leaderboard and ``synthbench list tasks`` read them; a later measurement with the same
+judge and protocol reuses their judgments (by content key), so it only asks the new pairs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from synthbench.store import atomic_write_text
+from synthbench.types import SynthbenchError
+
+RECORD_SCHEMA = "synthbench.subjectivity/1"
+FOLDER = "subjectivity"
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
+
+
+def task_set_key(task_ids: Sequence[str]) -> str:
+    return _digest(sorted(task_ids))[:12]
+
+
+def record_path(out: Path, judge: str, protocol: Mapping[str, Any],
+                task_ids: Sequence[str]) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", judge).strip("-") or "judge"
+    return out / FOLDER / (f"{slug}__p{protocol['version']}-{_digest(protocol)[:8]}__"
+                           f"{len(task_ids)}tasks-{task_set_key(task_ids)}.json")
+
+
+def write_record(out: Path, record: Mapping[str, Any]) -> Path:
+    path = record_path(out, record["judge"]["id"], record["protocol"], record["tasks"])
+    body = {k: v for k, v in record.items() if k != "path"}
+    atomic_write_text(path, json.dumps(body, indent=1, sort_keys=True, ensure_ascii=False)
+                      + "\n")
+    return path
+
+
+def read_records(out: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every record under ``out/subjectivity``, sorted by file name; a file that is not a
+    record of this schema is a one-line error naming it."""
+    folder = out / FOLDER
+    if not folder.is_dir():
+        return []
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SynthbenchError(f"measured-subjectivity record {path} is unreadable: "
+                                  f"{type(exc).__name__}") from None
+        if not isinstance(record, dict) or record.get("schema") != RECORD_SCHEMA:
+            raise SynthbenchError(f"{path} is not a measured-subjectivity record of schema "
+                                  f"{RECORD_SCHEMA}")
+        records.append((path, record))
+    return records
+
+
+def prior_judgments(out: Path, judge: str, protocol: Mapping[str, Any]
+                    ) -> dict[str, dict[str, Any]]:
+    """Judgments by content key from every record of this judge and protocol under ``out``."""
+    found: dict[str, dict[str, Any]] = {}
+    for _, record in read_records(out):
+        if record["judge"]["id"] == judge and record["protocol"] == dict(protocol):
+            for judgment in record["judgments"]:
+                found.setdefault(judgment["key"], judgment)
+    return found
+
+
+def best_record(out: Path, task_ids: Sequence[str] | None = None
+                ) -> tuple[Path, dict[str, Any]] | None:
+    """The record to show next to declared subjectivity: the one covering most of
+    ``task_ids`` (all tasks when ``None``), then the one with most parsed judgments, then
+    the last by file name; ``None`` when there is none."""
+    records = read_records(out)
+    if not records:
+        return None
+    wanted = set(task_ids) if task_ids is not None else None
+
+    def rank(item: tuple[Path, dict[str, Any]]) -> tuple[int, int, str]:
+        path, record = item
+        covered = len(set(record["tasks"]) & wanted) if wanted is not None \
+            else len(record["tasks"])
+        return covered, int(record["counts"]["parsed"]), path.name
+
+    return max(records, key=rank)
+
+
+def measured_scores(record: Mapping[str, Any]) -> dict[str, float]:
+    return {t: float(v["score"]) for t, v in record["scores"].items()}
+
+
+def measured_subjectivity(results: Path, task_ids: Sequence[str]) -> dict[str, Any] | None:
+    """What the leaderboard shows of the best record under ``results`` for ``task_ids``
+    (``best_record``), or ``None`` when there is none."""
+    found = best_record(results, task_ids) if task_ids else None
+    if found is None:
+        return None
+    path, record = found
+    return {
+        "judge": record["judge"]["id"], "method": record["judge"]["method"],
+        "protocol_version": record["protocol"]["version"], "record": path.name,
+        "scores": measured_scores(record),
+        "ci": {t: v["ci"] for t, v in record["scores"].items()},
+        "position_bias": record["position_bias"]["first_share"],
+        "order_consistency": record["order_consistency"]["share"],
+        "kendall_tau": record["kendall_tau_vs_declared"]["tau"],
+        "kendall_ci": record["kendall_tau_vs_declared"]["ci"],
+    }
