@@ -218,6 +218,10 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
             gains = _mixed_gains((r for r in members if r.config.task == task), classifier)
             if gains:  # cells measured with --mix-real
                 task_cells[task]["mixed_gain"] = gains
+            slopes = [(r.classifiers[classifier].agreement or {}).get("slope_difference")
+                      for r in members if r.config.task == task]
+            if any(v is not None for v in slopes):  # tasks with annotator agreement
+                task_cells[task]["agreement_slope_difference"] = _mean(slopes)
         diversity = _mean(r.metrics.synthetic_diversity.remote_clique for r in members)
         rows.append({
             "model": model, "generator": generator, "n": n, "classifier": classifier,

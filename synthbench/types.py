@@ -600,6 +600,7 @@ class ClassifierResult:
     utility: float | None
     n_eq: Mapping[str, Any] | None = None  # real-data-equivalent size, where it was measured
     mixed: Mapping[str, Mapping[str, Any]] | None = None  # K -> synthetic + K real vs K real
+    agreement: Mapping[str, Any] | None = None  # accuracy against annotator agreement (γ)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -607,13 +608,15 @@ class ClassifierResult:
                 "real": self.real.to_json(), "utility": self.utility,
                 **({} if self.n_eq is None else {"n_eq": dict(self.n_eq)}),
                 **({} if self.mixed is None else {"mixed": {k: dict(v) for k, v in
-                                                            sorted(self.mixed.items())}})}
+                                                            sorted(self.mixed.items())}}),
+                **({} if self.agreement is None else {"agreement": dict(self.agreement)})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClassifierResult:
         return cls(FitScores.from_json(data["synthetic"]), FitScores.from_json(data["real"]),
                    data.get("utility"), data.get("n_eq"), data.get("mixed"),
-                   _split(data, ("synthetic", "real", "utility", "n_eq", "mixed")))
+                   data.get("agreement"),
+                   _split(data, ("synthetic", "real", "utility", "n_eq", "mixed", "agreement")))
 
 
 @dataclass(frozen=True)

@@ -179,3 +179,22 @@ def test_mix_real_fits_synthetic_plus_k_real_against_the_k_alone(
     assert extended.record.classifiers["tfidf_lr"].mixed is not None
     assert extended.record.classifiers["tfidf_lr"].mixed["12"] == mixed  # kept, not redone
     assert extended.record.classifiers["tfidf_lr"].mixed["30"]["real_alone"]["n_train"] == 30
+
+
+def test_a_task_with_annotator_agreement_gets_accuracy_curves_over_gamma(
+        workspace: Workspace, plugins: Plugins) -> None:
+    [cell] = make_configs(plugins, models=["mock/stages"], tasks=["financial_phrasebank"],
+                          generators=["zero_shot"], params={}, n=30, seeds=[0],
+                          classifiers=["tfidf_lr"], oracle_size=200)
+    task = workspace.task("financial_phrasebank")
+    assert task.agreement_field == "agreement"
+    real = stages.real_sample(task, workspace.task_data(task), cell)
+    result = stages.score(workspace, "tfidf_lr", cell, real[:20], real)
+    curve = result.agreement
+    assert curve is not None and curve["proxy"] is False and curve["task"] == task.id
+    assert curve["gammas"] == sorted(curve["gammas"]) and len(curve["gammas"]) >= 3
+    assert len(curve["synthetic"]) == len(curve["real"]) == len(curve["gammas"])
+    slopes = curve["accuracy_slope"]
+    assert curve["slope_difference"] == pytest.approx(slopes["synthetic"] - slopes["real"])
+    plain = stages.score(workspace, "tfidf_lr", config(plugins), real[:20], real)
+    assert plain.agreement is None  # trec has no annotators

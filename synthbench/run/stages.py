@@ -43,6 +43,7 @@ from synthbench.store import (
     write_examples,
     write_json,
 )
+from synthbench.subjectivity.agreement import agreement_curve
 from synthbench.types import (
     BaselineResult,
     CellConfig,
@@ -198,11 +199,19 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
     task = ws.task(config.task)
     test = ws.task_data(task).test
     factory = ws.plugins.classifiers.get(classifier).factory
-    on_synthetic = fit_and_score(factory(config.seed), synthetic, test, task.label_names)
-    on_real = fit_and_score(factory(config.seed), real, test, task.label_names)
+    syn_model, real_model = factory(config.seed), factory(config.seed)
+    on_synthetic = fit_and_score(syn_model, synthetic, test, task.label_names)
+    on_real = fit_and_score(real_model, real, test, task.label_names)
     syn_f1, real_f1 = on_synthetic.macro_f1, on_real.macro_f1
+    agreement = None
+    if task.agreement_field and syn_f1 is not None and real_f1 is not None:
+        texts = [e.text for e in test]  # Li's instance level: accuracy over a_i >= γ
+        agreement = agreement_curve(task, test, [str(p) for p in syn_model.predict(texts)],
+                                    [str(p) for p in real_model.predict(texts)],
+                                    seed=config.seed)
     result = ClassifierResult(on_synthetic, on_real,
-                              syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None)
+                              syn_f1 / real_f1 if syn_f1 is not None and real_f1 else None,
+                              agreement=agreement)
     return extend(ws, classifier, config, result, synthetic)
 
 
