@@ -216,3 +216,20 @@ def word_cap(text: str, words: int) -> str:
 
 def examples_of(train: Sequence[Example], label: str) -> list[Example]:
     return [e for e in train if e.label == label]
+
+
+def _norm_label(text: str) -> str:
+    return re.sub(r"[\s_\-/]+", " ", text.lower()).strip()
+
+
+def parse_label(reply: str, labels: Sequence[str]) -> str | None:
+    """The label named first in ``reply`` (case and ``_ - /`` ignored; the longer name wins
+    at one position, so "non_irony" is not read as "irony"); ``None`` when none is named."""
+    text = f" {_norm_label(reply)} "
+    best: tuple[int, int, str] | None = None
+    for label in labels:
+        match = re.search(rf"(?<![a-z0-9]){re.escape(_norm_label(label))}(?![a-z0-9])", text)
+        if match is not None:
+            candidate = (match.start(), -len(label), label)
+            best = candidate if best is None or candidate < best else best
+    return None if best is None else best[2]

@@ -19,7 +19,6 @@ beat the LLM classifying in context. Choices the papers leave open, made here:
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -38,6 +37,7 @@ from synthbench import (
     Task,
     Usage,
     balanced_quota,
+    parse_label,
     request_seed,
     sample_per_label,
     word_cap,
@@ -138,20 +138,3 @@ class LlmFewShot:
             "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens},
             "seconds": round(time.perf_counter() - started, 3),
         }
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\s_\-/]+", " ", text.lower()).strip()
-
-
-def parse_label(reply: str, labels: Sequence[str]) -> str | None:
-    """The label whose name appears first in ``reply`` (case, ``_``, ``-`` and ``/`` ignored;
-    at one position the longer name wins, so "non_irony" is not read as "irony")."""
-    text = f" {_norm(reply)} "
-    best: tuple[int, int, str] | None = None
-    for label in labels:
-        match = re.search(rf"(?<![a-z0-9]){re.escape(_norm(label))}(?![a-z0-9])", text)
-        if match is not None:
-            candidate = (match.start(), -len(label), label)
-            best = candidate if best is None or candidate < best else best
-    return None if best is None else best[2]

@@ -13,10 +13,10 @@ Estimators (always labelled a proxy wherever they appear):
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from synthbench.generation import parse_label
 from synthbench.subjectivity.agreement import li_agreement
 from synthbench.subjectivity.scoring import CachedScorer, can_score
 from synthbench.types import (
@@ -39,23 +39,6 @@ def label_messages(task: Task, text: str) -> tuple[Message, ...]:
     return (Message("system", f"You label each {task.text_type} with exactly one of these "
                               f"labels:\n{labels}\nReply with the label name only."),
             Message("user", f"{task.text_type.capitalize()}: {shown}"))
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\s_\-/]+", " ", text.lower()).strip()
-
-
-def parse_label(reply: str, labels: Sequence[str]) -> str | None:
-    """The label named first in ``reply`` (case and ``_ - /`` ignored; the longer name wins
-    at one position, so "non_irony" is not read as "irony"); ``None`` when none is named."""
-    text = f" {_norm(reply)} "
-    best: tuple[int, int, str] | None = None
-    for label in labels:
-        match = re.search(rf"(?<![a-z0-9]){re.escape(_norm(label))}(?![a-z0-9])", text)
-        if match is not None:
-            candidate = (match.start(), -len(label), label)
-            best = candidate if best is None or candidate < best else best
-    return None if best is None else best[2]
 
 
 def proxy_agreement(provider: Provider, task: Task, examples: Sequence[Example], k: int = 5,
