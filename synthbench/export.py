@@ -112,8 +112,8 @@ def cell_figures(record: Mapping[str, Any]) -> dict[str, Any]:
         figures["label_accuracy"] = metrics["label_accuracy"].get("value")
     if "leakage" in metrics:
         figures["leakage"] = {k: metrics["leakage"].get(k) for k in ("share", "threshold")}
-    if "naturalness" in metrics:
-        figures["naturalness"] = metrics["naturalness"]
+    if "naturalness" in metrics:  # the two-sample AUC (0.5 = indistinguishable from real)
+        figures["naturalness_auc"] = metrics["naturalness"].get("auc")
     if "similarity_to_real" in metrics:
         figures["similarity_to_real"] = {k: v for k, v in metrics["similarity_to_real"].items()
                                          if isinstance(v, (int, float))}
@@ -238,8 +238,9 @@ def _card_body(cells: list[dict[str, Any]]) -> str:
             extra.append(f"Remote-Clique {_fmt(figures['diversity'].get('remote_clique'))}")
         if "leakage" in figures:
             extra.append(f"leakage share {_fmt(figures['leakage']['share'])}")
-        if "naturalness" in figures:
-            extra.append(f"naturalness {json.dumps(figures['naturalness'], sort_keys=True)}")
+        if "naturalness_auc" in figures:
+            extra.append(f"naturalness AUC {_fmt(figures['naturalness_auc'])} (0.5 = "
+                         "indistinguishable from real)")
         lines += ["", "; ".join(extra) + ".", ""] if extra else [""]
     return "\n".join(lines)
 

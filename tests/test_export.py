@@ -47,7 +47,7 @@ def test_export_reads_back_with_datasets_and_card_matches_records(
     # figures newer records may carry (naturalness, N_eq) go into the card when present
     path = results / "cells" / CURATED / "result.json"
     extended = json.loads(path.read_text())
-    extended["metrics"]["naturalness"] = {"judge": "test", "mean": 0.42}
+    extended["metrics"]["naturalness"] = {"auc": 0.42, "features": "minilm", "n_per_side": 60}
     extended["classifiers"]["tfidf_lr"]["n_eq"] = {"n_eq": 17.5, "bound": "within",
                                                    "label": "18", "f1": 0.5, "n_min": 4,
                                                    "n_max": 64}
@@ -103,10 +103,10 @@ def test_export_reads_back_with_datasets_and_card_matches_records(
         assert figures["label_accuracy"] == metrics["label_accuracy"]["value"]
         assert figures["diversity"] == metrics["diversity"]["synthetic"]
         assert figures["leakage"]["share"] == metrics["leakage"]["share"]
-    assert cells[CURATED]["figures"]["naturalness"] == {"judge": "test", "mean": 0.42}
+    assert cells[CURATED]["figures"]["naturalness_auc"] == 0.42
     assert cells[CURATED]["figures"]["classifiers"]["tfidf_lr"]["n_eq"] == "18"
-    assert "naturalness" not in cells[PLAIN]["figures"]
-    assert "| tfidf_lr | 0.372 | 17.500 |" in card.text and "naturalness {" in card.text
+    assert "naturalness_auc" not in cells[PLAIN]["figures"]
+    assert "| tfidf_lr | 0.372 | 18 |" in card.text and "naturalness AUC 0.420" in card.text
     assert cells[PLAIN]["real_data"]["real_examples_in_prompts"] is True  # few_shot
     assert cells[CURATED]["texts"].startswith("curated")
     assert cells[CURATED]["interventions"][0]["id"] == "oos_filter"
