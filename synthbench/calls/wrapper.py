@@ -1,11 +1,13 @@
 """``ProviderWrapper``: a provider that answers through another one (a cache, a recorder, a
-dry-run stand-in). The model id, capabilities, provenance and tokenizer are the inner one's."""
+dry-run stand-in). The model id, capabilities, provenance, tokenizer and call size are the
+inner one's, so wrapping never changes which requests a generator groups into a call."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from synthbench.types import Provider, SynthbenchError, Tokenizer
+from synthbench.generation import REQUESTS_PER_CALL
+from synthbench.types import CallSizeHint, Provider, SynthbenchError, Tokenizer
 
 
 class ProviderWrapper:
@@ -21,6 +23,12 @@ class ProviderWrapper:
     @property
     def capabilities(self) -> frozenset[str]:
         return self.inner.capabilities
+
+    @property
+    def requests_per_call(self) -> int:
+        """The inner provider's call size (``CallSizeHint``), else the generators' default."""
+        inner = self.inner
+        return inner.requests_per_call if isinstance(inner, CallSizeHint) else REQUESTS_PER_CALL
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()

@@ -17,13 +17,11 @@ from typing import Any
 from synthbench.calls import CachedProvider, LayeredProvider, estimate_input_tokens
 from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.data import balanced_quota
-from synthbench.generation import REQUESTS_PER_CALL
 from synthbench.run import stages
 from synthbench.run.grid import make_component
 from synthbench.run.workspace import Workspace
 from synthbench.store import baseline_file, read_json
 from synthbench.types import (
-    CallSizeHint,
     CellConfig,
     Completion,
     Example,
@@ -62,11 +60,6 @@ class Counting(ProviderWrapper):
         self.cached = 0
         self.usage = Usage()
         self.uncached: list[GenerationRequest] = []
-
-    @property
-    def requests_per_call(self) -> int:
-        inner = self.inner
-        return inner.requests_per_call if isinstance(inner, CallSizeHint) else REQUESTS_PER_CALL
 
     def complete(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         hits: list[Completion | None] = [None] * len(requests)
