@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 from tabulate import tabulate
 
 from synthbench import defaults
-from synthbench.plugins import Plugins, Registry, load_plugins
+from synthbench.plugins import Plugins, PluginSelection, Registry
 from synthbench.run.grid import curation_grid, generator_grid, parse_param, seeds, split_values
 from synthbench.types import SynthbenchError
 
@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-cost", type=float, metavar="USD",
                      help="stop before API calls would cross this many dollars in this run "
                      "(finished cells and answers are kept)")
+    run.add_argument("--executor", choices=defaults.EXECUTORS, default=defaults.EXECUTOR,
+                     help="run the cells in this process (default) or as tasks on a Ray "
+                     "cluster (pip install 'synthbench[ray]')")
+    run.add_argument("--ray-address", metavar="ADDR",
+                     help="with --executor ray: the cluster to join (e.g. auto or "
+                     "ray://host:10001; default: start Ray on this machine)")
 
     lst = sub.add_parser("list", parents=[common], help="list tasks, models, generators, "
                          "classifiers or plugins")
@@ -157,12 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _selection(args: argparse.Namespace) -> PluginSelection:
+    return PluginSelection.of(
+        [*args.pre_plugin_args, *args.plugin_args], strict=args.strict or args.pre_strict,
+        local_plugins=not (args.no_local_plugins or args.pre_no_local_plugins))
+
+
 def _plugins(args: argparse.Namespace) -> Plugins:
-    given = [*args.pre_plugin_args, *args.plugin_args]
-    modules = [p for p in given if not p.startswith("no:")]
-    blocked = [p[3:] for p in given if p.startswith("no:")]
-    return load_plugins(modules, blocked, strict=args.strict or args.pre_strict, warn=_warn,
-                        local_plugins=not (args.no_local_plugins or args.pre_no_local_plugins))
+    return _selection(args).load(warn=_warn)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -221,7 +229,14 @@ def _run(args: argparse.Namespace) -> int:
             print(f"[{next(done)}/{len(configs)}] {outcome.folder.name}: {state}",
                   file=sys.stderr)
 
-        records = [o.record for o in runner.run(configs, on_cell=report)]
+        if args.executor == "ray":
+            from synthbench.run.ray_executor import run_on_ray
+
+            outcomes = run_on_ray(runner, configs, _selection(args), args.ray_address,
+                                  on_cell=report)
+        else:
+            outcomes = runner.run(configs, on_cell=report)
+        records = [o.record for o in outcomes]
     print(summary_table(records))
     keys = BreakEvenKeys.of(plugins)
     for reference, step, _ in keys.pairs:

@@ -9,3 +9,5 @@ GENERATORS = ("zero_shot",)
 CLASSIFIERS = ("tfidf_lr", "minilm_lr")
 ORACLE = "minilm_lr"  # the real-data classifier behind label accuracy and label replacement
 
+EXECUTORS = ("local", "ray")  # cells in this process, or as tasks on a Ray cluster
+EXECUTOR = "local"

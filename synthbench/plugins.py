@@ -251,6 +251,7 @@ def load_plugins(
     strict: bool = False,
     warn: Callable[[str], None] | None = None,
     local_plugins: bool = True,
+    cwd: Path | None = None,
 ) -> Plugins:
     """Load every installed plugin, ``extra_modules`` and the working directory's local
     plugins (see ``local_plugin_candidates``); return their registrations.
@@ -279,7 +280,7 @@ def load_plugins(
         version = ep.dist.version if ep.dist is not None else "?"
         info = PluginInfo(ep.name, ep.value, dist, version)
         candidates.append((info, ep.load))
-    candidates += local_plugin_candidates(extra_modules, blocked_set, local_plugins)
+    candidates += local_plugin_candidates(extra_modules, blocked_set, local_plugins, cwd)
 
     infos: dict[str, PluginInfo] = {}
     for info, load in candidates:
@@ -355,3 +356,30 @@ def load_plugins(
             f"no {missing} plugin loaded: is synthbench installed? run `pip install -e .`"
         )
     return result
+
+
+@dataclass(frozen=True)
+class PluginSelection:
+    """Which plugins to load besides the installed ones: ``-p`` modules, ``-p no:NAME``
+    blocks, strictness and local plugins (read from ``cwd``, default the working directory).
+    A value, so a run's choice can travel to other processes (Ray workers) and be loaded
+    there the same way."""
+
+    modules: tuple[str, ...] = ()
+    blocked: tuple[str, ...] = ()
+    strict: bool = False
+    local_plugins: bool = True
+    cwd: str = ""
+
+    @classmethod
+    def of(cls, given: Sequence[str], strict: bool = False, local_plugins: bool = True
+           ) -> PluginSelection:
+        """From ``-p`` values as typed: ``NAME`` loads a module, ``no:NAME`` blocks one."""
+        return cls(modules=tuple(p for p in given if not p.startswith("no:")),
+                   blocked=tuple(p[3:] for p in given if p.startswith("no:")), strict=strict,
+                   local_plugins=local_plugins, cwd=str(Path.cwd()))
+
+    def load(self, warn: Callable[[str], None] | None = None) -> Plugins:
+        return load_plugins(self.modules, self.blocked, strict=self.strict, warn=warn,
+                            local_plugins=self.local_plugins,
+                            cwd=Path(self.cwd) if self.cwd else None)

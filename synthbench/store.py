@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from synthbench.types import SCHEMA_VERSION, CellConfig, CellRecord, Example, SynthbenchError
 
 RESULT = "result.json"
@@ -89,6 +91,33 @@ def cell_dir(out: Path, config: CellConfig, key: str) -> Path:
         steps = "+".join(step for step, _ in config.interventions)
         name += f"__{_slug(steps)}-{curation_key(config, key)[:8]}"
     return out / "cells" / name
+
+
+LOCKS = ".locks"
+
+
+@contextlib.contextmanager
+def claim(out: Path, name: str, wait: bool = True) -> Iterator[bool]:
+    """Hold the store-wide claim on ``name`` (a generation folder's name) while its cells run.
+
+    Several processes, or Ray workers on a shared filesystem, may work on one results
+    directory: the claim is an OS file lock under ``<out>/.locks/``, so whoever holds it is
+    the only one generating those texts and writing those cells, and the lock of a killed
+    process is released by the OS. ``wait=False`` yields ``False`` at once when another
+    process holds it, so the caller can do other cells first.
+    """
+    folder = out / LOCKS
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / f"{name}.lock", thread_local=False)
+    try:
+        lock.acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 def check_writable(out: Path) -> None:

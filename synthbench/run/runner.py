@@ -19,13 +19,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-from synthbench.calls import LayeredProvider
+from synthbench.calls import LayeredProvider, Limits
 from synthbench.models import provider_spec
 from synthbench.plugins import Plugins
 from synthbench.run import planning, stages
 from synthbench.run.grid import full_params
 from synthbench.run.workspace import RunSettings, Workspace
-from synthbench.store import RESULT, check_writable, config_hash, load_result, write_json
+from synthbench.store import (
+    RESULT,
+    check_writable,
+    claim,
+    config_hash,
+    load_result,
+    write_json,
+)
 from synthbench.types import (
     CellConfig,
     CellRecord,
@@ -47,8 +54,9 @@ class Runner:
     """Runs cells in a workspace that shares providers, task data and oracles between them."""
 
     def __init__(self, plugins: Plugins, settings: RunSettings,
-                 log: Callable[[str], None] = lambda line: None) -> None:
-        self.ws = Workspace(plugins, settings, log)
+                 log: Callable[[str], None] = lambda line: None,
+                 limits: Limits | None = None) -> None:
+        self.ws = Workspace(plugins, settings, log, limits)
 
     def __enter__(self) -> Runner:
         return self
@@ -96,14 +104,23 @@ class Runner:
 
     def run(self, configs: Sequence[CellConfig],
             on_cell: Callable[[CellOutcome], None] = lambda outcome: None) -> list[CellOutcome]:
-        """Prepare, then run every cell in order; ``on_cell`` sees each outcome as it lands."""
+        """Prepare, then run every cell; ``on_cell`` sees each outcome as it lands. Cells that
+        another process on the same results directory is running are left for last, then
+        waited for and read back, so two runs started together split the work."""
         self.prepare(configs)
-        outcomes = []
         self._generate_ahead(configs)
-        for config in configs:
-            outcomes.append(self.run_cell(config))
-            on_cell(outcomes[-1])
-        return outcomes
+        outcomes: dict[int, CellOutcome] = {}
+        busy = []
+        for index, config in enumerate(configs):
+            if (outcome := self.try_cell(config)) is None:
+                busy.append(index)
+            else:
+                outcomes[index] = outcome
+                on_cell(outcome)
+        for index in busy:
+            outcomes[index] = self.run_cell(configs[index])
+            on_cell(outcomes[index])
+        return [outcomes[index] for index in range(len(configs))]
 
     def _generate_ahead(self, configs: Sequence[CellConfig]) -> None:
         """With API models, send batch jobs up front, and with several API models generate
@@ -122,7 +139,8 @@ class Runner:
 
         def generate(cells: dict[Path, tuple[CellConfig, str]]) -> None:
             for folder, (config, key) in cells.items():
-                stages.generate(self.ws, config, folder, key)
+                with claim(self.ws.settings.out, folder.name):
+                    stages.generate(self.ws, config, folder, key)
 
         self._each_model(generate, list(by_model.values()))
 
@@ -143,6 +161,22 @@ class Runner:
             future.result()
 
     def run_cell(self, config: CellConfig) -> CellOutcome:
+        """Run one cell under its store-wide claim, waiting while another process holds it."""
+        outcome = self._claimed(config, wait=True)
+        assert outcome is not None
+        return outcome
+
+    def try_cell(self, config: CellConfig) -> CellOutcome | None:
+        """Run one cell, or return ``None`` at once when another process holds its claim."""
+        return self._claimed(config, wait=False)
+
+    def _claimed(self, config: CellConfig, wait: bool) -> CellOutcome | None:
+        _, key = self.ws.locate(config)
+        with claim(self.ws.settings.out, self.ws.generation_folder(config, key).name,
+                   wait) as held:
+            return self._run_claimed(config) if held else None
+
+    def _run_claimed(self, config: CellConfig) -> CellOutcome:
         """Generate (or reuse the texts), then evaluate what is missing and store the result.
 
         A stored result is extended, never discarded: classifiers already scored keep their

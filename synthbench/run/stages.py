@@ -37,6 +37,7 @@ from synthbench.store import (
     GENERATION,
     SYNTHETIC,
     baseline_file,
+    claim,
     curation_key,
     read_examples,
     read_json,
@@ -308,14 +309,15 @@ def run_baseline(ws: Workspace, config: CellConfig, baseline: str,
     runner = make_component("baseline", baseline, spec.factory, params)
     path, bkey = baseline_file(ws.settings.out, config, baseline, runner.get_params(),
                                task.to_record(), data.fingerprint)
-    if path.exists():
-        cached = read_json(path)
-        if isinstance(cached, dict) and cached.get("key") == bkey:
-            return BaselineResult.from_json({k: v for k, v in cached.items() if k != "key"})
-    ws.log(f"{config.task} {config.model}: running baseline {baseline}")
-    result = runner.run(ws.provider(config.model), task, data.train, data.test, config.seed)
-    result = {"id": baseline, "params": runner.get_params(), **result}
-    write_json(path, {**result, "key": bkey})
+    with claim(ws.settings.out, path.stem):  # another process may be running it right now
+        if path.exists():
+            cached = read_json(path)
+            if isinstance(cached, dict) and cached.get("key") == bkey:
+                return BaselineResult.from_json({k: v for k, v in cached.items() if k != "key"})
+        ws.log(f"{config.task} {config.model}: running baseline {baseline}")
+        result = runner.run(ws.provider(config.model), task, data.train, data.test, config.seed)
+        result = {"id": baseline, "params": runner.get_params(), **result}
+        write_json(path, {**result, "key": bkey})
     return BaselineResult.from_json(result)
 
 

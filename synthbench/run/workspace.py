@@ -57,12 +57,16 @@ class Workspace:
     """Builds providers, loads task data and fits oracles once per run, on demand."""
 
     def __init__(self, plugins: Plugins, settings: RunSettings,
-                 log: Callable[[str], None] = lambda line: None) -> None:
+                 log: Callable[[str], None] = lambda line: None,
+                 limits: Limits | None = None) -> None:
+        """``limits``: rate limits and budget owned elsewhere (a cluster-wide owner); by
+        default the run's own, with ``settings.max_cost``."""
         self.plugins = plugins
         self.settings = settings
         self.log = log
         self.calls = CallContext(mode=settings.mode, cache=settings.cache,
-                                 limits=Limits(settings.max_cost))
+                                 limits=limits if limits is not None else
+                                 Limits(settings.max_cost))
         self._providers: dict[str, Provider] = {}
         self._data: dict[str, TaskData] = {}
         self._oracles: dict[tuple[str, int], tuple[Any, float]] = {}
