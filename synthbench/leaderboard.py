@@ -408,7 +408,8 @@ def measured_section(board: Mapping[str, Any]) -> list[str]:
     return ["## Measured task subjectivity", "",
             f"Measured by the judge `{measured['judge']}` ({measured['method']}), Li's "
             f"pairwise protocol v{measured['protocol_version']}, Bradley–Terry scores "
-            f"(0 = most objective); judge position bias {_fmt(measured['position_bias'], 2)} "
+            f"(0 = most objective) fitted to {measured.get('fit', 'answers')}; judge position "
+            f"bias {_fmt(measured['position_bias'], 2)} "
             f"(share of first-shown answers), order consistency "
             f"{_fmt(measured['order_consistency'], 2)}, Kendall τ against the declared order "
             f"{_fmt(measured['kendall_tau'], 2)}{_fmt_ci(measured['kendall_ci'])}. The "

@@ -383,5 +383,10 @@ def test_couple_reading_cancels_a_constant_position_bias_of_a_scoring_judge(
     debiased = record["couple_debiased"]
     assert debiased["couples"] == 12 and debiased["order"] == list(TASKS)
     assert debiased["kendall_tau_vs_declared"]["tau"] == pytest.approx(1.0)
-    measure(judge, tasks, train, ProtocolSettings(samples=2, rounds=100))
+    out = tmp_path / "results"
+    measure(judge, tasks, train, ProtocolSettings(samples=2, rounds=100), out)
     assert judge.calls == 24  # scored answers come from the request cache
+    shown = measured_subjectivity(out, [t.id for t in tasks])  # the leaderboard's reading
+    assert shown is not None and shown["fit"] == "position-debiased couples"
+    assert sorted(shown["scores"], key=lambda t: (shown["scores"][t], t)) == list(TASKS)
+    assert shown["kendall_tau"] == pytest.approx(1.0)

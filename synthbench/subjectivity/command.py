@@ -55,7 +55,7 @@ def with_measured(headers: Sequence[str], rows: Sequence[Sequence[Any]], results
                   ) -> tuple[list[str], list[list[Any]]]:
     """The task table with measured subjectivity and its judge added, when ``results`` holds
     a record; unchanged otherwise. Rows start with the task id."""
-    from synthbench.subjectivity.store import best_record
+    from synthbench.subjectivity.store import best_record, chosen_fit
 
     if not results.is_dir():
         return list(headers), [list(r) for r in rows]
@@ -63,10 +63,11 @@ def with_measured(headers: Sequence[str], rows: Sequence[Sequence[Any]], results
     if found is None:
         return list(headers), [list(r) for r in rows]
     _, record = found
+    scores = chosen_fit(record)[1]["scores"]
     judge = f"{record['judge']['id']} (p{record['protocol']['version']})"
     out = []
     for row in rows:
-        score = record["scores"].get(str(row[0]))
+        score = scores.get(str(row[0]))
         shown = "–" if score is None else \
             f"{score['score']:.2f} [{score['ci'][0]:.2f}, {score['ci'][1]:.2f}]"
         out.append([*row[:3], shown, judge if score else "", *row[3:]])

@@ -371,8 +371,9 @@ def build_record(provider: Provider, method: str, tasks: Sequence[Task],
 def _couple_debiased(ids: Sequence[str], judgments: Sequence[Mapping[str, Any]],
                      settings: ProtocolSettings, declared: Mapping[str, float]
                      ) -> dict[str, Any]:
-    """A secondary fit for scored judges (``bt.couple_verdicts``: one verdict per couple of
-    orders, the position bias cancelled); reported beside the primary fit, never instead."""
+    """A second fit for scored judges (``bt.couple_verdicts``: one verdict per couple of
+    orders, the position bias cancelled); reported beside the primary fit, and the one the
+    leaderboard uses for such judges (``store.chosen_fit``)."""
     verdicts = bt.couple_verdicts(judgments)
     if not verdicts:
         return {}
@@ -382,7 +383,7 @@ def _couple_debiased(ids: Sequence[str], judgments: Sequence[Mapping[str, Any]],
         "order": sorted(ids, key=lambda t: (fitted.scores[t], t)),
         "couples": len(verdicts),
         "kendall_tau_vs_declared": bt.kendall_with_ci(fitted, declared),
-        "definition": "secondary: per (pair, sample), the task whose logit P(first) was larger "
+        "definition": "per (pair, sample), the task whose logit P(first) was larger "
                       "when shown first wins; a constant position bias cancels",
     }}
 
@@ -419,8 +420,8 @@ def summary(record: Mapping[str, Any]) -> str:
     if "couple_debiased" in record:
         debiased = record["couple_debiased"]
         dtau = debiased["kendall_tau_vs_declared"]
-        lines.append(f"secondary, position bias cancelled per couple ({debiased['couples']} "
-                     f"couples): order {', '.join(debiased['order'])}; Kendall tau vs "
-                     f"declared {share(dtau['tau'], dtau['ci'])}")
+        lines.append(f"position bias cancelled per couple ({debiased['couples']} couples; the "
+                     f"fit the leaderboard uses): order {', '.join(debiased['order'])}; Kendall "
+                     f"tau vs declared {share(dtau['tau'], dtau['ci'])}")
     return "\n".join(lines)
 

@@ -94,8 +94,17 @@ def best_record(out: Path, task_ids: Sequence[str] | None = None
     return max(records, key=rank)
 
 
+def chosen_fit(record: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """The fit the leaderboard uses: for a scored judge (log-probabilities of A/B) the
+    position-debiased fit of couples, which uses both orders' margins and cancels a constant
+    position bias; else the primary fit of the judge's answers."""
+    if "couple_debiased" in record:
+        return "position-debiased couples", record["couple_debiased"]
+    return "answers", record
+
+
 def measured_scores(record: Mapping[str, Any]) -> dict[str, float]:
-    return {t: float(v["score"]) for t, v in record["scores"].items()}
+    return {t: float(v["score"]) for t, v in chosen_fit(record)[1]["scores"].items()}
 
 
 def measured_subjectivity(results: Path, task_ids: Sequence[str]) -> dict[str, Any] | None:
@@ -105,13 +114,14 @@ def measured_subjectivity(results: Path, task_ids: Sequence[str]) -> dict[str, A
     if found is None:
         return None
     path, record = found
+    fit_name, fit = chosen_fit(record)
     return {
         "judge": record["judge"]["id"], "method": record["judge"]["method"],
         "protocol_version": record["protocol"]["version"], "record": path.name,
-        "scores": measured_scores(record),
-        "ci": {t: v["ci"] for t, v in record["scores"].items()},
+        "fit": fit_name, "scores": measured_scores(record),
+        "ci": {t: v["ci"] for t, v in fit["scores"].items()},
         "position_bias": record["position_bias"]["first_share"],
         "order_consistency": record["order_consistency"]["share"],
-        "kendall_tau": record["kendall_tau_vs_declared"]["tau"],
-        "kendall_ci": record["kendall_tau_vs_declared"]["ci"],
+        "kendall_tau": fit["kendall_tau_vs_declared"]["tau"],
+        "kendall_ci": fit["kendall_tau_vs_declared"]["ci"],
     }
