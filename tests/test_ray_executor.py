@@ -196,3 +196,19 @@ def test_without_ray_the_local_executor_imports_none_and_ray_asks_for_the_extra(
     with Runner(plugins, settings(tmp_path, shared_data)) as runner, \
             pytest.raises(SynthbenchError, match=r"pip install 'synthbench\[ray\]'"):
         run_on_ray(runner, grid(plugins, "mock/x", n=8), PluginSelection())
+
+
+def test_a_worker_error_is_one_line_and_max_cost_holds_on_the_cluster(
+        cluster: Cluster, plugins: Plugins, shared_data: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    configs = grid(plugins, MODEL, n=8, tasks=("relation_classification",))
+    run_settings = RunSettings(out=tmp_path / "out", data_dir=shared_data, progress=False,
+                               max_cost=0.000001)
+    with FakeLLMServer(ServerConfig()) as server:
+        api_env(monkeypatch, server, tmp_path / "requests.sqlite", concurrency=2)
+        with Runner(plugins, run_settings) as runner, \
+                pytest.raises(SynthbenchError) as raised:
+            run_on_ray(runner, configs, PluginSelection(), address=cluster.address)
+        log = list(server.log)
+    assert "--max-cost" in str(raised.value) and "\n" not in str(raised.value)
+    assert log == []  # the cluster's budget stopped every worker before its first call

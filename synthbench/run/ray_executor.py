@@ -85,8 +85,13 @@ def run_on_ray(runner: Runner, configs: Sequence[CellConfig], plugins: PluginSel
         groups.setdefault(runner.ws.generation_folder(config, key).name, []).append(index)
     started = not ray.is_initialized()
     if started:
-        ray.init(address=address, runtime_env={"env_vars": forwarded_env(os.environ)},
-                 log_to_driver=False, configure_logging=False)
+        try:
+            ray.init(address=address, runtime_env={"env_vars": forwarded_env(os.environ)},
+                     log_to_driver=False, configure_logging=False)
+        except Exception as exc:  # Ray raises several kinds; each is one line for the user
+            where = f"the Ray cluster at {address}" if address else "Ray on this machine"
+            raise SynthbenchError(f"cannot start or reach {where}: {_first_line(exc)}"
+                                  ) from None
     try:
         owner = ray.remote(LimitsOwner).options(num_cpus=0).remote(settings.max_cost)
         task = ray.remote(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)(run_cells)
@@ -113,6 +118,11 @@ def run_on_ray(runner: Runner, configs: Sequence[CellConfig], plugins: PluginSel
             ray.shutdown()
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _one_line(exc: BaseException) -> str:
     """The worker's own error message (a ``SynthbenchError`` line), without Ray's trace."""
     cause = getattr(exc, "cause", None)
@@ -135,6 +145,7 @@ def run_cells(configs: Sequence[CellConfig], settings: RunSettings, plugins: Plu
         _RUNNERS.clear()
         _RUNNERS[key] = _worker_runner(settings, plugins, owner)
     runner = _RUNNERS[key]
+    runner.prepare(configs)  # this worker's provider can serve the generator, and so on
     outcomes = [runner.run_cell(config) for config in configs]
     return [(str(o.folder), o.record.to_json(), o.reused) for o in outcomes]
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from synthbench.calls import LayeredProvider, Limits
 from synthbench.models import provider_spec
@@ -171,10 +171,31 @@ class Runner:
         return self._claimed(config, wait=False)
 
     def _claimed(self, config: CellConfig, wait: bool) -> CellOutcome | None:
+        """A finished cell is read back without a claim (a read-only store works); any other
+        is run under its claim, or skipped (``None``) when busy and not ``wait``."""
         _, key = self.ws.locate(config)
+        if (reused := self._finished(config)) is not None:
+            return reused
         with claim(self.ws.settings.out, self.ws.generation_folder(config, key).name,
                    wait) as held:
             return self._run_claimed(config) if held else None
+
+    def _fresh_baselines(self, config: CellConfig, stored: CellRecord | None
+                         ) -> list[tuple[str, Mapping[str, Any]]]:
+        done = dict(stored.baselines) if stored is not None else {}
+        return [(b, p) for b, p in config.baselines
+                if b not in done or dict(done[b].params) != dict(p)]
+
+    def _finished(self, config: CellConfig) -> CellOutcome | None:
+        """The stored cell when it already holds everything ``config`` asks for."""
+        folder, key = self.ws.locate(config)
+        stored = load_result(folder, key)
+        if stored is None or stored.config.oracle_size != config.oracle_size \
+                or not set(config.classifiers) <= set(stored.classifiers) \
+                or self._fresh_baselines(config, stored) \
+                or any(map(partial(stages.incomplete, self.ws), stored.classifiers.values())):
+            return None
+        return CellOutcome(folder, stored, reused=True)
 
     def _run_claimed(self, config: CellConfig) -> CellOutcome:
         """Generate (or reuse the texts), then evaluate what is missing and store the result.
@@ -182,6 +203,8 @@ class Runner:
         A stored result is extended, never discarded: classifiers already scored keep their
         scores, and the data metrics are recomputed only when the oracle size changed.
         """
+        if (reused := self._finished(config)) is not None:  # finished while we waited
+            return reused
         ws = self.ws
         folder, key = ws.locate(config)
         stored = load_result(folder, key)
@@ -190,12 +213,7 @@ class Runner:
         if config.interventions and not same_oracle:
             stored = None  # curated texts (e.g. relabelled by the oracle) depend on the oracle
         done = dict(stored.baselines) if stored is not None else {}
-        fresh = [(b, p) for b, p in config.baselines
-                 if b not in done or dict(done[b].params) != dict(p)]
-        if stored is not None and same_oracle and set(wanted) <= set(stored.classifiers) \
-                and not fresh and not any(map(partial(stages.incomplete, ws),
-                                              stored.classifiers.values())):
-            return CellOutcome(folder, stored, reused=True)
+        fresh = self._fresh_baselines(config, stored)
         task = ws.task(config.task)
         data = ws.task_data(task)
         started = time.perf_counter()
