@@ -390,3 +390,14 @@ def test_couple_reading_cancels_a_constant_position_bias_of_a_scoring_judge(
     assert shown is not None and shown["fit"] == "position-debiased couples"
     assert sorted(shown["scores"], key=lambda t: (shown["scores"][t], t)) == list(TASKS)
     assert shown["kendall_tau"] == pytest.approx(1.0)
+
+
+def test_one_verdict_per_pair_still_gets_an_interval_of_real_width() -> None:
+    items = ["a", "b", "c", "d"]
+    strength = {"a": 3, "b": 2, "c": 1, "d": 0}
+    verdicts = [bt.Verdict(x, y, x if strength[x] > strength[y] else y)
+                for i, x in enumerate(items) for y in items[i + 1:]]
+    verdicts[0] = bt.Verdict("a", "b", "b")  # one upset, so the data are not all one way
+    fitted = bt.fit(items, verdicts, rounds=200)
+    widths = [high - low for low, high in fitted.intervals.values()]
+    assert max(widths) > 0.2  # within-pair resampling would redraw the one verdict: width 0

@@ -65,11 +65,16 @@ def to_subjectivity(strengths: Mapping[str, float]) -> dict[str, float]:
 
 
 def _resample(verdicts: Sequence[Verdict], rng: random.Random) -> list[Verdict]:
-    """Resample with replacement within each unordered pair, so every pair keeps its count."""
+    """Resample with replacement within each unordered pair, so every pair keeps its count;
+    when some pair has a single verdict (one sample, or one couple, per pair) resampling
+    within it could only redraw that verdict and the interval would be zero wide, so then
+    the verdicts are resampled as one pool."""
     by_pair: dict[tuple[str, str], list[Verdict]] = defaultdict(list)
     for verdict in verdicts:
         low, high = sorted((verdict.first, verdict.second))
         by_pair[(low, high)].append(verdict)
+    if min(len(group) for group in by_pair.values()) < 2:
+        return [rng.choice(verdicts) for _ in verdicts]
     drawn: list[Verdict] = []
     for pair in sorted(by_pair):
         group = by_pair[pair]
@@ -91,7 +96,7 @@ class Fit:
 def fit(items: Sequence[str], verdicts: Sequence[Verdict], rounds: int = BOOTSTRAP,
         seed: int = 0, alpha: float = ALPHA) -> Fit:
     """Scores on 0..1 with percentile intervals from ``rounds`` resamplings of the verdicts
-    (within each pair of tasks)."""
+    (within each pair of tasks where every pair has several; see ``_resample``)."""
     items = sorted(items)
     strengths = fit_strengths(items, verdicts, alpha)
     scores = to_subjectivity(strengths)

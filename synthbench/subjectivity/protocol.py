@@ -362,7 +362,8 @@ def build_record(provider: Provider, method: str, tasks: Sequence[Task],
                    "failed": sum(r == "failed" for r in reasons)},
         "scale": f"Bradley–Terry strengths (choix.ilsr_pairwise, alpha={bt.ALPHA:g}) min-max "
                  "scaled: 0 = most objective, 1 = most subjective; 95% intervals: percentile "
-                 "bootstrap over judgments, resampled within each pair",
+                 "bootstrap over judgments, resampled within each pair (pooled when a pair has "
+                 "only one)",
         "judgments": list(judgments),
         **_couple_debiased(ids, judgments, settings, declared),
     }
