@@ -60,8 +60,9 @@ def test_plots_carry_no_dates_or_versions(built: Path) -> None:
     png = (built / "plots" / "utility_vs_subjectivity_minilm_lr.png").read_bytes()
     assert png.startswith(b"\x89PNG") and b"tEXt" not in png and b"iTXt" not in png
     assert "not measured yet" in svg
-    assert "local · zero_shot[temperature=1.0] (ρ = 0.09)" in svg
-    assert "local · few_shot (ρ n/a: 2 tasks)" in svg
+    assert "local · zero_shot[temperature=1.0] · N=60 (ρ = 0.09)" in svg
+    assert "local · zero_shot[temperature=1.0] · N=200 (ρ = 0.18)" in svg
+    assert "local · few_shot · N=60 (ρ n/a: 2 tasks)" in svg
 
 
 def test_measured_panel_once_tasks_carry_a_measured_value(built: Path, tmp_path: Path) -> None:
@@ -72,20 +73,27 @@ def test_measured_panel_once_tasks_carry_a_measured_value(built: Path, tmp_path:
     svg = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
     assert "not measured yet" not in svg and "measured subjectivity" in svg
     # one legend for both panels: rho over the reversed order flips sign
-    assert "local · zero_shot[temperature=1.0] (ρ = 0.09 declared, -0.09 measured)" in svg
-    assert "local · few_shot (ρ n/a: 2 tasks)" in svg
+    assert "local · zero_shot[temperature=1.0] · N=60 (ρ = 0.09 declared, -0.09 measured)" \
+        in svg
+    assert "local · few_shot · N=60 (ρ n/a: 2 tasks)" in svg
 
 
 def test_seed_intervals_are_drawn(built: Path, tmp_path: Path) -> None:
-    """The committed board has one seed per cell (no intervals); with intervals each
-    series gets error bars in both figures."""
+    """Error bars where a task has a seed interval: in the committed board only the
+    three-seed N = 200 rows; with intervals everywhere, every series in both figures."""
     board = json.loads((built / "leaderboard.json").read_text())
+    rows = [r for r in board["rows"] if r["classifier"] == "minilm_lr"]
+    with_ci = [[c for c in r["per_task"].values() if c.get("ci")] for r in rows]
+    assert sum(map(bool, with_ci)) == 2  # zero_shot and few_shot at N = 200
+    committed = {kind: (built / "plots" / f"{kind}_minilm_lr.svg").read_text()
+                 for kind in ("utility_vs_subjectivity", "utility_by_generator")}
+    assert committed["utility_vs_subjectivity"].count('id="LineCollection_') == 2
+    assert committed["utility_by_generator"].count('id="LineCollection_') == \
+        sum(map(len, with_ci))
     for row in board["rows"]:
         for cell in row["per_task"].values():
             cell["ci"], cell["seeds"] = [cell["utility"] - 0.05, cell["utility"] + 0.03], 3
     write_plots(board, tmp_path)
-    for kind in ("utility_vs_subjectivity", "utility_by_generator"):
-        assert "LineCollection" not in (built / "plots" / f"{kind}_minilm_lr.svg").read_text()
     scatter = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
     bars = (tmp_path / "utility_by_generator_minilm_lr.svg").read_text()
     series = sum(1 for r in board["rows"] if r["classifier"] == "minilm_lr")
