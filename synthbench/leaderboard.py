@@ -414,6 +414,9 @@ def measured_section(board: Mapping[str, Any]) -> list[str]:
             f"{_fmt(measured['order_consistency'], 2)}, Kendall τ against the declared order "
             f"{_fmt(measured['kendall_tau'], 2)}{_fmt_ci(measured['kendall_ci'])}. The "
             "'ρ measured' columns correlate utility with these scores.", "",
+            *([f"> **This judge failed its diagnostics:** {'; '.join(warnings)}. The measured "
+               "columns show its order, not a validated measure of subjectivity.", ""]
+              if (warnings := measured.get("warnings")) else []),
             tabulate(table, headers=["task", "measured", "95% CI"], tablefmt="github",
                      disable_numparse=True), ""]
 

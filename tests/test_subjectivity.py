@@ -340,6 +340,7 @@ def test_leaderboard_adds_measured_correlations_only_when_a_record_exists(
 
     text = to_markdown(board)
     assert "ρ measured [95% CI]" in text and "`mock/judge`" in text
+    assert measured["warnings"] == [] and "failed its diagnostics" not in text
 
 
 class BiasedScorer:
@@ -390,6 +391,13 @@ def test_couple_reading_cancels_a_constant_position_bias_of_a_scoring_judge(
     assert shown is not None and shown["fit"] == "position-debiased couples"
     assert sorted(shown["scores"], key=lambda t: (shown["scores"][t], t)) == list(TASKS)
     assert shown["kendall_tau"] == pytest.approx(1.0)
+    assert shown["warnings"] == ["it chose the task shown first in 100% of 24 judgments",
+                                 "its verdict survived swapping the two cards in 0% of 12 "
+                                 "pairs (chance: 50%)"]
+    from synthbench.leaderboard import measured_section
+
+    section = "\n".join(measured_section({"measured_subjectivity": shown}))
+    assert "This judge failed its diagnostics:** it chose the task shown first" in section
 
 
 def test_one_verdict_per_pair_still_gets_an_interval_of_real_width() -> None:

@@ -173,6 +173,15 @@ def build_page(board: Mapping[str, Any], cells: Sequence[tuple[Path, Mapping[str
         figures.append(f'<details class="plots"{opened}><summary>Classifier '
                        f"{html.escape(classifier)}</summary>{''.join(parts)}</details>")
     note = html.escape(str(board.get("subjectivity_note", "")))
+    measured = board.get("measured_subjectivity")
+    if measured:
+        note += html.escape(
+            f" Measured subjectivity: judge {measured['judge']} ({measured['method']}), "
+            f"position bias {measured['position_bias']:.2f}, order consistency "
+            f"{measured['order_consistency']:.2f}.")
+        if measured.get("warnings"):
+            note += (" <strong>" + html.escape("The judge failed its diagnostics: "
+                                               + "; ".join(measured["warnings"])) + ".</strong>")
     return (PAGE.replace("@@NOTE@@", note)
             .replace("@@CELLS@@", str(len(cells)))
             .replace("@@PLOTS@@", "\n".join(figures) or "<p>No results yet.</p>")

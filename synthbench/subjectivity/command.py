@@ -55,7 +55,7 @@ def with_measured(headers: Sequence[str], rows: Sequence[Sequence[Any]], results
                   ) -> tuple[list[str], list[list[Any]]]:
     """The task table with measured subjectivity and its judge added, when ``results`` holds
     a record; unchanged otherwise. Rows start with the task id."""
-    from synthbench.subjectivity.store import best_record, chosen_fit
+    from synthbench.subjectivity.store import best_record, chosen_fit, judge_warnings
 
     if not results.is_dir():
         return list(headers), [list(r) for r in rows]
@@ -64,7 +64,8 @@ def with_measured(headers: Sequence[str], rows: Sequence[Sequence[Any]], results
         return list(headers), [list(r) for r in rows]
     _, record = found
     scores = chosen_fit(record)[1]["scores"]
-    judge = f"{record['judge']['id']} (p{record['protocol']['version']})"
+    judge = f"{record['judge']['id']} (p{record['protocol']['version']})" + (
+        ", failed its diagnostics" if judge_warnings(record) else "")
     out = []
     for row in rows:
         score = scores.get(str(row[0]))

@@ -424,5 +424,7 @@ def summary(record: Mapping[str, Any]) -> str:
         lines.append(f"position bias cancelled per couple ({debiased['couples']} couples; the "
                      f"fit the leaderboard uses): order {', '.join(debiased['order'])}; Kendall "
                      f"tau vs declared {share(dtau['tau'], dtau['ci'])}")
+    lines += [f"warning: this judge failed its diagnostics: {w}" for w in
+              store.judge_warnings(record)]
     return "\n".join(lines)
 

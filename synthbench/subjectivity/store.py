@@ -103,6 +103,33 @@ def chosen_fit(record: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     return "answers", record
 
 
+POSITION_BIAS_LIMIT = 0.8
+"""A judge whose whole 95 % interval of first-shown answers lies above this share (or below
+one minus it) answers by position more than by the task cards."""
+CONSISTENCY_CHANCE = 0.5
+"""The order consistency of a judge answering at random: below it, swapping the cards flips
+the verdict more often than chance."""
+
+
+def judge_warnings(record: Mapping[str, Any]) -> list[str]:
+    """Why a record's order should not be read as the tasks' subjectivity: the judge answered
+    by the position of the cards rather than by their content (empty when it passed)."""
+    warnings = []
+    bias = record["position_bias"]
+    low, high = bias["ci"] or (0.0, 1.0)  # no parsed judgment: nothing to say
+    if low > POSITION_BIAS_LIMIT or high < 1 - POSITION_BIAS_LIMIT:
+        side, share = ("first", bias["first_share"]) if low > POSITION_BIAS_LIMIT \
+            else ("second", 1 - bias["first_share"])
+        warnings.append(f"it chose the task shown {side} in {share:.0%} of {bias['n']} "
+                        "judgments")
+    consistency = record["order_consistency"]
+    if consistency["share"] is not None and consistency["share"] < CONSISTENCY_CHANCE:
+        warnings.append(f"its verdict survived swapping the two cards in "
+                        f"{consistency['share']:.0%} of {consistency['n']} pairs "
+                        f"(chance: {CONSISTENCY_CHANCE:.0%})")
+    return warnings
+
+
 def measured_scores(record: Mapping[str, Any]) -> dict[str, float]:
     return {t: float(v["score"]) for t, v in chosen_fit(record)[1]["scores"].items()}
 
@@ -124,4 +151,5 @@ def measured_subjectivity(results: Path, task_ids: Sequence[str]) -> dict[str, A
         "order_consistency": record["order_consistency"]["share"],
         "kendall_tau": fit["kendall_tau_vs_declared"]["tau"],
         "kendall_ci": fit["kendall_tau_vs_declared"]["ci"],
+        "warnings": judge_warnings(record),
     }
