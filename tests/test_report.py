@@ -69,7 +69,10 @@ def test_plots_carry_no_dates_or_versions(built: Path) -> None:
     assert "local · zero_shot[temperature=1.0] · N=60 (ρ = 0.09 declared, 0.06 measured)" in svg
     assert "local · zero_shot[temperature=1.0] · N=200 (ρ = 0.18 declared, 0.16 measured)" \
         in svg
-    assert "local · few_shot · N=60 (ρ n/a: 2 tasks)" in svg
+    # rows on two tasks have no rho: the bar figure shows them, the scatter says so
+    assert "local · few_shot · N=60" not in svg and "are not drawn here" in svg
+    bars = (built / "plots" / "utility_by_generator_minilm_lr.svg").read_text()
+    assert "local · few_shot · N=60" in bars
 
 
 def test_measured_panel_once_tasks_carry_a_measured_value(built: Path, tmp_path: Path) -> None:
@@ -91,7 +94,15 @@ def test_measured_panel_once_tasks_carry_a_measured_value(built: Path, tmp_path:
     # one legend for both panels: rho over the reversed order flips sign
     assert "local · zero_shot[temperature=1.0] · N=60 (ρ = 0.09 declared, -0.09 measured)" \
         in svg
-    assert "local · few_shot · N=60 (ρ n/a: 2 tasks)" in svg
+    assert "local · few_shot · N=60" not in svg
+
+
+def test_scatter_draws_every_row_when_none_has_a_rho(built: Path, tmp_path: Path) -> None:
+    board = json.loads((built / "leaderboard.json").read_text())
+    board["rows"] = [r for r in board["rows"] if len(r["per_task"]) < 3]
+    write_plots(board, tmp_path)
+    svg = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
+    assert "local · few_shot · N=60 (ρ n/a: 2 tasks" in svg and "not drawn here" not in svg
 
 
 def test_seed_intervals_are_drawn(built: Path, tmp_path: Path) -> None:
@@ -103,11 +114,12 @@ def test_seed_intervals_are_drawn(built: Path, tmp_path: Path) -> None:
     with_ci = [[c for c in r["per_task"].values() if c.get("ci")] for r in rows]
     with_seeds = sum(map(bool, with_ci))  # the N = 200 three-seed rows
     assert 2 <= with_seeds < len(rows)
+    drawn = sum(bool(c) and len(r["per_task"]) >= 3 for c, r in zip(with_ci, rows, strict=True))
     committed = {kind: (built / "plots" / f"{kind}_minilm_lr.svg").read_text()
                  for kind in ("utility_vs_subjectivity", "utility_by_generator")}
     panels = 2  # declared and measured subjectivity: the committed results hold a record
     assert committed["utility_vs_subjectivity"].count('id="LineCollection_') == \
-        with_seeds * panels
+        drawn * panels
     assert committed["utility_by_generator"].count('id="LineCollection_') == \
         sum(map(len, with_ci))
     for row in board["rows"]:
@@ -116,7 +128,8 @@ def test_seed_intervals_are_drawn(built: Path, tmp_path: Path) -> None:
     write_plots(board, tmp_path)
     scatter = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
     bars = (tmp_path / "utility_by_generator_minilm_lr.svg").read_text()
-    series = sum(1 for r in board["rows"] if r["classifier"] == "minilm_lr")
+    series = sum(1 for r in board["rows"] if r["classifier"] == "minilm_lr"
+                 and len(r["per_task"]) >= 3)  # the scatter draws rows with a rho
     bar_count = sum(len(r["per_task"]) for r in board["rows"] if r["classifier"] == "minilm_lr")
     assert scatter.count('id="LineCollection_') == series * panels
     assert bars.count('id="LineCollection_') == bar_count

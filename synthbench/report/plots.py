@@ -4,7 +4,9 @@ Per downstream classifier, two figures, each as PNG and SVG:
 
 - ``utility_vs_subjectivity_<classifier>``: one panel for declared and one for measured task
   subjectivity; a series per (model, generator) with a point per task, its seed interval
-  (the row's per-task ``ci``) and Spearman's rho in the legend. Until a task carries a
+  (the row's per-task ``ci``) and Spearman's rho in the legend. Only rows on enough tasks
+  for a rho (``MIN_TASKS``) are drawn when the board has any, so a correlation plot is not
+  buried under two-task comparisons (those are in the bar figure). Until a task carries a
   ``measured_subjectivity`` value, the measured panel says so.
 - ``utility_by_generator_<classifier>``: per task (objective to subjective), a bar per
   (model, generator) that has the task.
@@ -48,6 +50,8 @@ SVG_METADATA: dict[str, str | None] = {"Date": None, "Creator": None, "Format": 
                                        "Type": None}
 MARKERS = "os^Dv<>PXph*"
 NOT_MEASURED = "not measured yet:\nno task carries a measured_subjectivity value"
+MIN_TASKS = 3
+"""Tasks a row needs for Spearman's rho, and for a place in the scatter when others have it."""
 
 
 def plot_stem(kind: str, classifier: str) -> str:
@@ -78,7 +82,7 @@ def _rho(row: Mapping[str, Any], values: Mapping[str, float], stored: str) -> fl
              and row["per_task"][t].get("utility") is not None]
     x = [values[t] for t in tasks]
     y = [float(row["per_task"][t]["utility"]) for t in tasks]
-    if len(tasks) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+    if len(tasks) < MIN_TASKS or len(set(x)) < 2 or len(set(y)) < 2:
         return None
     return float(stats.spearmanr(x, y).statistic)
 
@@ -146,20 +150,27 @@ def _legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], top: flo
 
 
 def scatter_figure(board: Mapping[str, Any], classifier: str) -> Figure:
-    """Utility against declared and measured subjectivity, one series per (model, generator)."""
-    rows = _series(board, classifier)
-    several_n = len({r["n"] for r in board["rows"]}) > 1
+    """Utility against declared and measured subjectivity, one series per (model, generator)
+    on ``MIN_TASKS`` tasks or more (every series when none is)."""
     declared = {t["id"]: float(t["declared_subjectivity"]) for t in board["tasks"]}
+    every = _series(board, classifier)
+    rows = [r for r in every if len(_tasks(r, declared)) >= MIN_TASKS] or every
+    several_n = len({r["n"] for r in board["rows"]}) > 1
     measured = {t["id"]: float(t["measured_subjectivity"]) for t in board["tasks"]
                 if t.get("measured_subjectivity") is not None}
     legend_rows = (len(rows) + 1) // 2
     height_axes, height_legend = 3.6, 0.5 + 0.16 * legend_rows
-    fig = Figure(figsize=(11.0, height_axes + height_legend))
-    frac = height_axes / (height_axes + height_legend)
-    fig.subplots_adjust(left=0.06, right=0.98, top=0.92 - 0.02 * (1 - frac),
+    height = height_axes + height_legend
+    fig = Figure(figsize=(11.0, height))
+    frac = height_axes / height
+    fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.5 / height,  # title: 0.5 in
                         bottom=1 - frac + 0.1 * frac, wspace=0.18)
     fig.suptitle(f"Utility against task subjectivity — downstream classifier {classifier}",
                  x=0.06, ha="left", fontsize=11)
+    if left_out := len(every) - len(rows):
+        fig.text(0.06, 0.01, f"{left_out} row(s) on fewer than {MIN_TASKS} tasks are not "
+                 "drawn here: see the figure of utility per task by generator.",
+                 fontsize=7.5, color="0.35")
     left, right = fig.subplots(1, 2)
     labels = [f"{series_label(row, several_n)} ({_rho_tag(row, declared, measured)})"
               for row in rows]
