@@ -214,3 +214,15 @@ def test_workflows_call_only_commands_the_cli_accepts() -> None:
             args = build_parser().parse_args(words[1:])
             seen.add(args.command)
     assert seen == {"run", "validate", "leaderboard", "recheck"}
+
+
+def test_bars_past_the_palette_are_hatched(built: Path, tmp_path: Path) -> None:
+    """tab20 has 20 colours: the 21st series' bars carry a hatch, so no two series look
+    alike; a board within the palette draws no pattern."""
+    board = json.loads((built / "leaderboard.json").read_text())
+    rows = [r for r in board["rows"] if r["classifier"] == "minilm_lr"]
+    assert len(rows) > 20
+    assert "<pattern" in (built / "plots" / "utility_by_generator_minilm_lr.svg").read_text()
+    board["rows"] = rows[:20]
+    write_plots(board, tmp_path)
+    assert "<pattern" not in (tmp_path / "utility_by_generator_minilm_lr.svg").read_text()

@@ -73,6 +73,15 @@ def _colour(index: int) -> Any:
     return matplotlib.colormaps["tab20"](index % 20)
 
 
+HATCHES = ("", "////", "....", "xxxx")
+
+
+def _hatch(index: int) -> str:
+    """A bar's hatch: plain for the first 20 series, then a pattern per round of the 20
+    colours, so a bar's series stays unambiguous past the palette."""
+    return HATCHES[(index // 20) % len(HATCHES)]
+
+
 def _rho(row: Mapping[str, Any], values: Mapping[str, float], stored: str) -> float | None:
     """The row's stored rho if the board has it, else Spearman over its tasks' mean utility
     (3 tasks or more with distinct values)."""
@@ -212,6 +221,7 @@ def bar_figure(board: Mapping[str, Any], classifier: str) -> Figure:
             err = None if not ci else [[cell["utility"] - ci[0]], [ci[1] - cell["utility"]]]
             name = series_label(row, several_n)
             ax.bar(position, cell["utility"], width=0.9, color=_colour(index), yerr=err,
+                   hatch=_hatch(index), edgecolor="white", linewidth=0,
                    capsize=1.5, error_kw={"elinewidth": 0.8},
                    label=None if name in seen else name)
             seen.add(name)
