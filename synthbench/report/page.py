@@ -175,10 +175,11 @@ def build_page(board: Mapping[str, Any], cells: Sequence[tuple[Path, Mapping[str
     note = html.escape(str(board.get("subjectivity_note", "")))
     measured = board.get("measured_subjectivity")
     if measured:
+        bias, consistency = (("–" if v is None else f"{v:.2f}") for v in
+                             (measured["position_bias"], measured["order_consistency"]))
         note += html.escape(
             f" Measured subjectivity: judge {measured['judge']} ({measured['method']}), "
-            f"position bias {measured['position_bias']:.2f}, order consistency "
-            f"{measured['order_consistency']:.2f}.")
+            f"position bias {bias}, order consistency {consistency}.")
         if measured.get("warnings"):
             note += (" <strong>" + html.escape("The judge failed its diagnostics: "
                                                + "; ".join(measured["warnings"])) + ".</strong>")
