@@ -61,9 +61,9 @@ def import_ray() -> Any:
 def worker_settings(settings: RunSettings) -> RunSettings:
     """The settings a worker runs with: absolute paths, the driver's request cache, no bars."""
     return dataclasses.replace(
-        settings, out=settings.out.resolve(), progress=False,
-        data_dir=settings.data_dir.resolve() if settings.data_dir is not None else None,
-        cache=dataclasses.replace(settings.cache, path=settings.cache.file.resolve()))
+        settings, out=settings.out.absolute(), progress=False,
+        data_dir=settings.data_dir.absolute() if settings.data_dir is not None else None,
+        cache=dataclasses.replace(settings.cache, path=settings.cache.file.absolute()))
 
 
 def run_on_ray(runner: Runner, configs: Sequence[CellConfig], plugins: PluginSelection,
