@@ -334,7 +334,8 @@ def _interval(low: float, high: float) -> list[float] | None:
     return None if math.isnan(low) or math.isnan(high) else [low, high]
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
+def format_number(value: float | None, digits: int = 3) -> str:
+    """A figure with `digits` decimals, or an en dash where there is none."""
     return "–" if value is None else f"{value:.{digits}f}"
 
 
@@ -360,12 +361,13 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys = BreakEvenKeys())
         for row in (r for r in board["rows"] if r["classifier"] == classifier):
             table.append([
                 row["model"], row["generator"], row["n"],
-                *[_fmt(row["per_task"].get(t, {}).get("utility")) for t in task_ids],
-                _fmt(row["mean_utility"]),
-                f"{_fmt(row['remote_clique'])} ({_fmt(row['real_remote_clique'])})",
-                _fmt(row["label_accuracy"]),
-                _fmt(row["spearman_rho"], 2) + _fmt_ci(row["spearman_ci"]),
-                _fmt(row["kendall_tau"], 2),
+                *[format_number(row["per_task"].get(t, {}).get("utility")) for t in task_ids],
+                format_number(row["mean_utility"]),
+                f"{format_number(row['remote_clique'])} "
+                f"({format_number(row['real_remote_clique'])})",
+                format_number(row["label_accuracy"]),
+                format_number(row["spearman_rho"], 2) + _fmt_ci(row["spearman_ci"]),
+                format_number(row["kendall_tau"], 2),
                 *_measured_cells(row),
             ])
         lines += [f"## Classifier: {classifier}", "",
@@ -395,8 +397,8 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys = BreakEvenKeys())
 def _measured_cells(row: Mapping[str, Any]) -> list[str]:
     if "measured_spearman_rho" not in row:
         return []
-    return [_fmt(row["measured_spearman_rho"], 2) + _fmt_ci(row["measured_spearman_ci"]),
-            _fmt(row["measured_kendall_tau"], 2) + _fmt_ci(row["measured_kendall_ci"])]
+    return [format_number(row["measured_spearman_rho"], 2) + _fmt_ci(row["measured_spearman_ci"]),
+            format_number(row["measured_kendall_tau"], 2) + _fmt_ci(row["measured_kendall_ci"])]
 
 
 def measured_section(board: Mapping[str, Any]) -> list[str]:
@@ -409,10 +411,11 @@ def measured_section(board: Mapping[str, Any]) -> list[str]:
             f"Measured by the judge `{measured['judge']}` ({measured['method']}), Li's "
             f"pairwise protocol v{measured['protocol_version']}, Bradley–Terry scores "
             f"(0 = most objective) fitted to {measured.get('fit', 'answers')}; judge position "
-            f"bias {_fmt(measured['position_bias'], 2)} "
+            f"bias {format_number(measured['position_bias'], 2)} "
             f"(share of first-shown answers), order consistency "
-            f"{_fmt(measured['order_consistency'], 2)}, Kendall τ against the declared order "
-            f"{_fmt(measured['kendall_tau'], 2)}{_fmt_ci(measured['kendall_ci'])}. The "
+            f"{format_number(measured['order_consistency'], 2)}, "
+            "Kendall τ against the declared order "
+            f"{format_number(measured['kendall_tau'], 2)}{_fmt_ci(measured['kendall_ci'])}. The "
             "'ρ measured' columns correlate utility with these scores.", "",
             *([f"> **This judge failed its diagnostics:** {'; '.join(warnings)}. The measured "
                "columns show its order, not a validated measure of subjectivity.", ""]
@@ -425,8 +428,8 @@ def break_even_table(rows: Sequence[Mapping[str, Any]], reference: str, fmt: str
                      ) -> str:
     """The break-even rows as a table: reference F1, F1 at each k, and the break-even k."""
     table = [[r["task"], r["model"], r["generator"], r["n"], r["classifier"],
-              _fmt(r[f"{reference}_macro_f1"]),
-              ", ".join(f"{k}: {_fmt(v)}" for k, v in r["macro_f1_by_k"].items()),
+              format_number(r[f"{reference}_macro_f1"]),
+              ", ".join(f"{k}: {format_number(v)}" for k, v in r["macro_f1_by_k"].items()),
               "none" if r["break_even_k"] is None else str(r["break_even_k"])]
              for r in rows]
     text: str = tabulate(table, headers=["task", "model", "generator", "N", "classifier",
@@ -477,15 +480,15 @@ def summary_table(records: Sequence[CellRecord]) -> str:
         mean_u, low, high = mean_ci([u for u in util if u is not None])
         rows.append([
             task, model, generator, n, classifier, len(members), f"{kept}/{asked}",
-            _fmt(_mean(syn)), _fmt(_mean(real)),
-            _fmt(None if math.isnan(mean_u) else mean_u)
+            format_number(_mean(syn)), format_number(_mean(real)),
+            format_number(None if math.isnan(mean_u) else mean_u)
             + _fmt_ci(_interval(low, high)),
-            _fmt(_mean(r.metrics.label_accuracy.value for r in members)),
-            _fmt(_mean(r.metrics.synthetic_diversity.remote_clique for r in members)),
-            _fmt(_mean((r.metrics.naturalness or {}).get("auc") for r in members)),
+            format_number(_mean(r.metrics.label_accuracy.value for r in members)),
+            format_number(_mean(r.metrics.synthetic_diversity.remote_clique for r in members)),
+            format_number(_mean((r.metrics.naturalness or {}).get("auc") for r in members)),
             ", ".join(_n_eq_labels(members, classifier)) or "–",
-            ", ".join(f"{k}: {_fmt(g)}" for k, g in _mixed_gains(members, classifier).items())
-            or "–",
+            ", ".join(f"{k}: {format_number(g)}"
+                      for k, g in _mixed_gains(members, classifier).items()) or "–",
         ])
     table: str = tabulate(rows, headers=["task", "model", "generator", "N", "classifier", "seeds",
                                    "kept", "F1 synthetic", "F1 real", "utility [95% CI]",

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from synthbench.leaderboard import cell_generators
+from synthbench.leaderboard import cell_generators, format_number
 from synthbench.report.plots import classifiers, plot_stem
 from synthbench.report.tables import flat_rows, to_csv
 from synthbench.store import CURATED, CURATION, SYNTHETIC, read_json
@@ -175,8 +175,8 @@ def build_page(board: Mapping[str, Any], cells: Sequence[tuple[Path, Mapping[str
     note = html.escape(str(board.get("subjectivity_note", "")))
     measured = board.get("measured_subjectivity")
     if measured:
-        bias, consistency = (("–" if v is None else f"{v:.2f}") for v in
-                             (measured["position_bias"], measured["order_consistency"]))
+        bias, consistency = (format_number(measured[key], 2)
+                             for key in ("position_bias", "order_consistency"))
         note += html.escape(
             f" Measured subjectivity: judge {measured['judge']} ({measured['method']}), "
             f"position bias {bias}, order consistency {consistency}.")
