@@ -30,9 +30,9 @@ import ray
 from fake_llm_server import FakeLLMServer, ServerConfig
 
 from synthbench.plugins import PluginSelection, load_plugins
+from synthbench.record import CellConfig
 from synthbench.run import Runner, RunSettings, make_configs
 from synthbench.run.ray_executor import run_on_ray
-from synthbench.types import CellConfig
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 RPM = 600  # 10 requests a second for the model, server and client alike

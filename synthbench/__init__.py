@@ -18,8 +18,10 @@ from synthbench.calls import (
     classify_status,
     redact,
 )
+from synthbench.calls.backend import Backend, BatchBackend, BatchState, Reply
 from synthbench.data import TaskData, balanced_quota, sample_per_label
 from synthbench.embeddings import DEFAULT_EMBEDDER, default_embedder
+from synthbench.errors import SynthbenchError
 from synthbench.generation import (
     REFUSAL,
     PromptGenerator,
@@ -31,16 +33,12 @@ from synthbench.generation import (
 )
 from synthbench.paths import cache_dir
 from synthbench.plugins import Plugins, load_plugins
+from synthbench.record import CellConfig, CellRecord
 from synthbench.testing import MockProvider
 from synthbench.types import (
-    Backend,
     Baseline,
     BaselineSpec,
-    BatchBackend,
-    BatchState,
     Capability,
-    CellConfig,
-    CellRecord,
     ClassifierSpec,
     Closeable,
     Completion,
@@ -62,9 +60,7 @@ from synthbench.types import (
     Price,
     Provider,
     ProviderSpec,
-    Reply,
     Subjectivity,
-    SynthbenchError,
     Task,
     Tokenizer,
     Usage,

@@ -16,9 +16,9 @@ from typing import Any, NoReturn
 from tabulate import tabulate
 
 from synthbench import defaults
+from synthbench.errors import SynthbenchError
 from synthbench.plugins import Plugins, PluginSelection, Registry
 from synthbench.run.grid import curation_grid, generator_grid, parse_param, seeds, split_values
-from synthbench.types import SynthbenchError
 
 
 class _Parser(argparse.ArgumentParser):

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthbench.types import Example, SynthbenchError, Task
+from synthbench.errors import SynthbenchError
+from synthbench.types import Example, Task
 
 SPLITS = ("train", "test")
 DATA_DIR_ENV = "SYNTHBENCH_DATA_DIR"

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from synthbench.errors import SynthbenchError
 from synthbench.paths import cache_dir
-from synthbench.types import SynthbenchError
 
 DEFAULT_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_LENGTH = 256

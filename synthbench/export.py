@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synthbench.errors import SynthbenchError
 from synthbench.store import CURATED, RESULT, SYNTHETIC, check_record, iter_results, read_json
-from synthbench.types import SynthbenchError
 
 CARD = "README.md"
 EXPORT_FORMAT = 1

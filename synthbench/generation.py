@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from synthbench.errors import SynthbenchError
 from synthbench.types import (
     CallSizeHint,
     Completion,
@@ -26,7 +27,6 @@ from synthbench.types import (
     GenerationRequest,
     Label,
     Message,
-    SynthbenchError,
     Task,
     Usage,
 )

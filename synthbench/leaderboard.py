@@ -21,10 +21,11 @@ import numpy as np
 from scipy import stats
 from tabulate import tabulate
 
+from synthbench.errors import SynthbenchError
 from synthbench.metrics import cost_per_f1_point, mean_ci
 from synthbench.plugins import Plugins
+from synthbench.record import SCHEMA_VERSION, CellRecord
 from synthbench.store import atomic_write_text, iter_results
-from synthbench.types import SCHEMA_VERSION, CellRecord, SynthbenchError
 
 BOOTSTRAP = 2000
 MEASURED_KEYS = ("spearman_rho", "spearman_ci", "kendall_tau", "kendall_ci")

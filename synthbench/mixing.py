@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from synthbench.errors import SynthbenchError
+from synthbench.record import FitScores
 from synthbench.run.fitting import ClassifierFactory, fit_and_score, real_sample
-from synthbench.types import Example, FitScores, SynthbenchError
+from synthbench.types import Example
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from synthbench.errors import SynthbenchError
 from synthbench.plugins import Plugins
-from synthbench.types import Provider, ProviderSpec, SynthbenchError
+from synthbench.types import Provider, ProviderSpec
 
 if TYPE_CHECKING:
     from synthbench.calls import CallContext

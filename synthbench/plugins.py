@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import pluggy
 
 from synthbench import hookspecs
+from synthbench.errors import SynthbenchError
 from synthbench.types import (
     BaselineSpec,
     ClassifierSpec,
@@ -34,7 +35,6 @@ from synthbench.types import (
     Label,
     ProviderSpec,
     Subjectivity,
-    SynthbenchError,
     Task,
 )
 

@@ -29,7 +29,7 @@ import pytest
 
 if TYPE_CHECKING:
     from synthbench.plugins import Plugins
-    from synthbench.types import CellConfig
+    from synthbench.record import CellConfig
 
 MARKER = "synthbench_cell"
 CELL_DEFAULTS: Mapping[str, Any] = {"model": None, "generator": None, "n": 100, "seed": 0,
@@ -176,8 +176,8 @@ class CellStore:
     def get(self, task: str, **settings: Any) -> GateCell:
         """The cell (task, model, generator, n, seed, classifier, params, interventions,
         oracle_size; defaults in ``CELL_DEFAULTS``), reused from the store when it is there."""
+        from synthbench.errors import SynthbenchError
         from synthbench.store import GENERATION, SYNTHETIC, read_json
-        from synthbench.types import SynthbenchError
 
         unknown = set(settings) - set(CELL_DEFAULTS)
         if unknown:

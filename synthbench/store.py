@@ -22,7 +22,9 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from synthbench.types import SCHEMA_VERSION, CellConfig, CellRecord, Example, SynthbenchError
+from synthbench.errors import SynthbenchError
+from synthbench.record import SCHEMA_VERSION, CellConfig, CellRecord
+from synthbench.types import Example
 
 RESULT = "result.json"
 GENERATION = "generation.json"

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from synthbench import metrics
+from synthbench.errors import SynthbenchError
 from synthbench.leaderboard import build
 from synthbench.metrics import mean_ci
+from synthbench.record import SCHEMA_VERSION, CellConfig, CellRecord
 from synthbench.store import (
     CURATED,
     CURATION,
@@ -34,7 +36,6 @@ from synthbench.store import (
     cell_dir,
     config_hash,
 )
-from synthbench.types import SCHEMA_VERSION, CellConfig, CellRecord, SynthbenchError
 
 LEXICAL = {"distinct_1": lambda t: metrics.distinct_n(t, 1),
            "distinct_2": lambda t: metrics.distinct_n(t, 2),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from synthbench.types import CellRecord
+from synthbench.record import CellRecord
 
 
 def cell_record(task: str, seed: int, *, model: str = "m", generator: str = "zero_shot",

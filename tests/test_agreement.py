@@ -13,6 +13,7 @@ import pytest
 
 from synthbench.calls import CallContext
 from synthbench.data import TaskData, load_task_data, sample_per_label
+from synthbench.errors import SynthbenchError
 from synthbench.plugins import Plugins
 from synthbench.subjectivity.agreement import (
     agreement_curve,
@@ -22,7 +23,7 @@ from synthbench.subjectivity.agreement import (
 )
 from synthbench.subjectivity.proxy import parse_label, proxy_agreement
 from synthbench.testing import MockProvider
-from synthbench.types import Example, SynthbenchError
+from synthbench.types import Example
 
 REPO = Path(__file__).resolve().parent.parent
 CELL = REPO / "leaderboard" / "results" / "cells" / \

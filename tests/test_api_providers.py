@@ -29,15 +29,10 @@ from synthbench.calls import (
     classify_status,
 )
 from synthbench.calls.cache import ResponseCache
+from synthbench.errors import SynthbenchError
 from synthbench.generation import parse_text
 from synthbench.plugins import load_plugins
-from synthbench.types import (
-    Capability,
-    GenerationContext,
-    GenerationRequest,
-    Message,
-    SynthbenchError,
-)
+from synthbench.types import Capability, GenerationContext, GenerationRequest, Message
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm_server import FakeLLMServer, Faults, ServerConfig
@@ -187,7 +182,8 @@ def test_cache_key_covers_what_decides_the_answer_and_nothing_else() -> None:
 def test_cache_is_safe_with_concurrent_writers(tmp_path: Path) -> None:
     import threading
 
-    from synthbench.types import Completion, Reply, Usage
+    from synthbench.calls.backend import Reply
+    from synthbench.types import Completion, Usage
 
     path = tmp_path / "shared.sqlite"
 

@@ -15,7 +15,7 @@ import pytest
 
 import synthbench
 from synthbench.plugins import Plugins, load_plugins
-from synthbench.types import CellRecord
+from synthbench.record import CellRecord
 
 REPO = Path(__file__).resolve().parent.parent
 CORE = REPO / "synthbench"

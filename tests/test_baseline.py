@@ -12,20 +12,14 @@ import pytest
 from records import cell_record
 
 from synthbench.data import TaskData
+from synthbench.errors import SynthbenchError
 from synthbench.leaderboard import BreakEvenKeys, break_even, build, to_markdown
 from synthbench.plugins import Plugins
+from synthbench.record import CellRecord
 from synthbench.run import Runner, RunSettings, make_configs
 from synthbench.run.grid import full_params
 from synthbench.testing import MockProvider
-from synthbench.types import (
-    Capability,
-    CellRecord,
-    Completion,
-    ContinuationScorer,
-    GenerationRequest,
-    SynthbenchError,
-    Usage,
-)
+from synthbench.types import Capability, Completion, ContinuationScorer, GenerationRequest, Usage
 from synthbench_baselines import LlmFewShot, parse_label
 
 

@@ -22,14 +22,8 @@ from pathlib import Path
 import pytest
 
 from synthbench.calls import CachedProvider, CallContext
-from synthbench.types import (
-    Capability,
-    ContinuationScorer,
-    GenerationRequest,
-    Message,
-    Provider,
-    SynthbenchError,
-)
+from synthbench.errors import SynthbenchError
+from synthbench.types import Capability, ContinuationScorer, GenerationRequest, Message, Provider
 from synthbench_local import engine, hf_provider, list_models, local_provider, models
 from synthbench_local.fast import (
     CT2_MARKER,

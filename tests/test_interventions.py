@@ -16,20 +16,20 @@ from synthbench.cli import main
 from synthbench.data import TaskData, load_task_data
 from synthbench.defaults import ORACLE
 from synthbench.embeddings import default_embedder
+from synthbench.errors import SynthbenchError
 from synthbench.leaderboard import generator_labels
 from synthbench.plugins import Plugins
+from synthbench.record import CellConfig
 from synthbench.run import Runner, RunSettings, make_configs
 from synthbench.run.grid import curation_grid
 from synthbench.store import CURATED, CURATION, GENERATION, SYNTHETIC, config_hash
 from synthbench.testing import MockProvider
 from synthbench.types import (
-    CellConfig,
     Completion,
     Example,
     GenerationRequest,
     InterventionContext,
     Provider,
-    SynthbenchError,
     Usage,
 )
 from synthbench_interventions import Dedup, LabelReplacement, OosFilter

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from synthbench.calls import CallContext
-from synthbench.types import GenerationRequest, Message, Provider, ProviderSpec, SynthbenchError
+from synthbench.errors import SynthbenchError
+from synthbench.types import GenerationRequest, Message, Provider, ProviderSpec
 from synthbench_local import hf_provider, local_provider, synthbench_register_providers
 from synthbench_local.embedded import (
     GGUF_SHA256,

@@ -23,10 +23,11 @@ try:
 except ImportError:  # the extra is not installed: only the tests that need no Ray run
     Cluster = None
 
+from synthbench.errors import SynthbenchError
 from synthbench.plugins import Plugins, PluginSelection
+from synthbench.record import CellConfig, CellRecord
 from synthbench.run import Runner, RunSettings, make_configs
 from synthbench.run.ray_executor import forwarded_env, run_on_ray
-from synthbench.types import CellConfig, CellRecord, SynthbenchError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm_server import FakeLLMServer, LoggedRequest, ServerConfig

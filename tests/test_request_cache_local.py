@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from synthbench.calls import CachedProvider, CacheSettings, CallContext
+from synthbench.errors import SynthbenchError
 from synthbench.testing import MockProvider, RecordingProvider
 from synthbench.types import (
     Closeable,
@@ -26,7 +27,6 @@ from synthbench.types import (
     GenerationRequest,
     Message,
     Provider,
-    SynthbenchError,
     Tokenizer,
     Usage,
 )

@@ -9,17 +9,10 @@ from pathlib import Path
 import pytest
 
 from synthbench.plugins import Plugins
+from synthbench.record import CellConfig, ClassifierResult, CurationRecord, GenerationRecord
 from synthbench.run import RunSettings, Workspace, make_configs, stages
 from synthbench.testing import MockProvider
-from synthbench.types import (
-    CellConfig,
-    ClassifierResult,
-    CurationRecord,
-    Example,
-    GenerationRecord,
-    Price,
-    Usage,
-)
+from synthbench.types import Example, Price, Usage
 
 
 @pytest.fixture

@@ -11,18 +11,12 @@ import threading
 import time
 from collections.abc import Mapping
 
+from synthbench.calls.backend import BatchBackend, BatchState, Reply
 from synthbench.calls.cache import connect
 from synthbench.calls.errors import ERROR_PREFIX, BudgetReached, CallError
 from synthbench.calls.layer import RequestLayer
-from synthbench.types import (
-    BatchBackend,
-    BatchState,
-    Completion,
-    GenerationRequest,
-    Reply,
-    SynthbenchError,
-    Usage,
-)
+from synthbench.errors import SynthbenchError
+from synthbench.types import Completion, GenerationRequest, Usage
 
 
 class BatchJobs:

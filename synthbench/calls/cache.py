@@ -20,8 +20,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from synthbench.calls.backend import Reply
 from synthbench.calls.settings import CacheSettings
 from synthbench.calls.wrapper import ProviderWrapper
+from synthbench.errors import SynthbenchError
 from synthbench.types import (
     Closeable,
     Completion,
@@ -29,8 +31,6 @@ from synthbench.types import (
     GenerationRequest,
     Message,
     Provider,
-    Reply,
-    SynthbenchError,
     Usage,
 )
 

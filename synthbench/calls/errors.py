@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Mapping
 
-from synthbench.types import SynthbenchError
+from synthbench.errors import SynthbenchError
 
 FATAL_STATUSES = frozenset({400, 401, 403, 404, 422})
 SPEND_CAP_MARKERS = ("insufficient_quota", "billing_hard_limit", "spend_limit", "credit balance",

@@ -16,7 +16,8 @@ from synthbench.calls.errors import ERROR_PREFIX, BudgetReached, CallError, Halt
 from synthbench.calls.layer import RequestLayer, estimate_input_tokens
 from synthbench.calls.limits import TokenBucket
 from synthbench.calls.settings import SendSettings
-from synthbench.types import Completion, GenerationRequest, SynthbenchError, Usage
+from synthbench.errors import SynthbenchError
+from synthbench.types import Completion, GenerationRequest, Usage
 
 
 async def send_online(layer: RequestLayer, requests: list[GenerationRequest]

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from synthbench.errors import SynthbenchError
 from synthbench.paths import cache_dir
-from synthbench.types import SynthbenchError
 
 MODES = ("online", "batch")
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthbench.errors import SynthbenchError
 from synthbench.generation import REQUESTS_PER_CALL
-from synthbench.types import CallSizeHint, Provider, SynthbenchError, Tokenizer
+from synthbench.types import CallSizeHint, Provider, Tokenizer
 
 
 class ProviderWrapper:

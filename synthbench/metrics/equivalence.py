@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from synthbench.errors import SynthbenchError
 from synthbench.run.fitting import ClassifierFactory, fit_and_score, real_sample
-from synthbench.types import Example, SynthbenchError
+from synthbench.types import Example
 
 
 def n_grid(n_max: int, start: int = 25, ratio: float = 2.0) -> tuple[int, ...]:

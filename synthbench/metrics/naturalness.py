@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from synthbench.types import SynthbenchError
+from synthbench.errors import SynthbenchError
 
 Features = Literal["minilm", "tfidf"]
 FEATURES: dict[str, str] = {

@@ -12,8 +12,10 @@ from typing import Any
 from sklearn.metrics import accuracy_score, f1_score
 
 from synthbench.data import balanced_quota, sample_per_label
+from synthbench.errors import SynthbenchError
 from synthbench.generation import request_seed
-from synthbench.types import Example, FitScores, SynthbenchError
+from synthbench.record import FitScores
+from synthbench.types import Example
 
 ClassifierFactory = Callable[[int], Any]
 

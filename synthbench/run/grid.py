@@ -7,8 +7,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from synthbench.errors import SynthbenchError
 from synthbench.plugins import Plugins
-from synthbench.types import CellConfig, SynthbenchError
+from synthbench.record import CellConfig
 
 
 class Configurable(Protocol):

@@ -17,12 +17,12 @@ from typing import Any
 from synthbench.calls import CachedProvider, LayeredProvider, estimate_input_tokens
 from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.data import balanced_quota
+from synthbench.record import CellConfig
 from synthbench.run import stages
 from synthbench.run.grid import make_component
 from synthbench.run.workspace import Workspace
 from synthbench.store import baseline_file, read_json
 from synthbench.types import (
-    CellConfig,
     Completion,
     Example,
     GenerationContext,

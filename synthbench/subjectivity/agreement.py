@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
-from synthbench.types import Example, SynthbenchError, Task
+from synthbench.errors import SynthbenchError
+from synthbench.types import Example, Task
 
 BOOTSTRAP = 1000
 

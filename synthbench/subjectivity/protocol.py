@@ -32,17 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from synthbench.data import sample_per_label
+from synthbench.errors import SynthbenchError
 from synthbench.subjectivity import bradley_terry as bt
 from synthbench.subjectivity import store
 from synthbench.subjectivity.scoring import CachedScorer, can_score, weights_identity
-from synthbench.types import (
-    Example,
-    GenerationRequest,
-    Message,
-    Provider,
-    SynthbenchError,
-    Task,
-)
+from synthbench.types import Example, GenerationRequest, Message, Provider, Task
 
 PROTOCOL_VERSION = 1
 OBJECTIVITY = (

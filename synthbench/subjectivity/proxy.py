@@ -16,17 +16,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from synthbench.errors import SynthbenchError
 from synthbench.generation import parse_label
 from synthbench.subjectivity.agreement import li_agreement
 from synthbench.subjectivity.scoring import CachedScorer, can_score
-from synthbench.types import (
-    Example,
-    GenerationRequest,
-    Message,
-    Provider,
-    SynthbenchError,
-    Task,
-)
+from synthbench.types import Example, GenerationRequest, Message, Provider, Task
 
 WORDS = 60  # texts are cut to this many words in the prompt
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from synthbench.calls.context import CallContext
 from synthbench.data import load_task_data
+from synthbench.errors import SynthbenchError
 from synthbench.models import resolve_model
 from synthbench.plugins import Plugins
 from synthbench.subjectivity.protocol import ProtocolSettings, measure
-from synthbench.types import Closeable, SynthbenchError
+from synthbench.types import Closeable
 
 
 def measure_tasks(plugins: Plugins, judge: str, task_ids: Sequence[str] | None = None,

@@ -14,17 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthbench.calls.backend import Reply
 from synthbench.calls.cache import CachedProvider, ResponseCache
 from synthbench.calls.settings import CacheSettings
-from synthbench.types import (
-    Capability,
-    Completion,
-    ContinuationScorer,
-    Message,
-    Provider,
-    Reply,
-    SynthbenchError,
-)
+from synthbench.errors import SynthbenchError
+from synthbench.types import Capability, Completion, ContinuationScorer, Message, Provider
 
 SCORE_SCHEMA = 1
 

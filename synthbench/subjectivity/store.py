@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from synthbench.errors import SynthbenchError
 from synthbench.store import atomic_write_text
-from synthbench.types import SynthbenchError
 
 RECORD_SCHEMA = "synthbench.subjectivity/1"
 FOLDER = "subjectivity"

@@ -1,0 +1,54 @@
+"""What an API plugin implements under the request layer: a ``Backend`` that sends one
+request, optionally a ``BatchBackend``, and the ``Reply`` and ``BatchState`` they return."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from synthbench.types import Completion, GenerationRequest
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One successful API call: the completion, and the response headers (rate limits)."""
+
+    completion: Completion
+    headers: Mapping[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
+
+    @property
+    def served(self) -> str:
+        """The served model, with the system fingerprint where the provider gave one."""
+        model = self.completion.model
+        return f"{model} {self.fingerprint}" if self.fingerprint else model
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """Where a provider's batch job is: finished or not, and its own words for it."""
+
+    done: bool
+    state: str
+
+
+class Backend(Protocol):
+    """One SDK behind one API model: ``call`` sends one request with the SDK's retries off and
+    raises ``synthbench.CallError`` on failure; the request layer does everything else."""
+
+    async def call(self, request: GenerationRequest, timeout: float) -> Reply: ...
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BatchBackend(Protocol):
+    """A backend with a batch API (OpenAI Batch, Anthropic Message Batches). Items are
+    ``(custom id, request)``; results map custom ids to a reply or a ``CallError``."""
+
+    async def submit_batch(self, items: Sequence[tuple[str, GenerationRequest]]) -> str: ...
+
+    async def poll_batch(self, job_id: str) -> BatchState: ...
+
+    async def collect_batch(self, job_id: str) -> dict[str, Any]: ...
