@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from records import cell_record
 
+from synthbench import parse_label
 from synthbench.data import TaskData
 from synthbench.errors import SynthbenchError
 from synthbench.leaderboard import BreakEvenKeys, break_even, build, to_markdown
@@ -20,7 +21,7 @@ from synthbench.run import Runner, RunSettings, make_configs
 from synthbench.run.grid import full_params
 from synthbench.testing import MockProvider
 from synthbench.types import Capability, Completion, ContinuationScorer, GenerationRequest, Usage
-from synthbench_baselines import LlmFewShot, parse_label
+from synthbench_baselines import LlmFewShot
 
 
 @pytest.fixture(scope="module")

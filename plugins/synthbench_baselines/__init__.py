@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from synthbench import BaselineSpec, hookimpl
-from synthbench_baselines.llm_few_shot import LlmFewShot, parse_label
+from synthbench_baselines.llm_few_shot import LlmFewShot
 
-__all__ = ["LlmFewShot", "parse_label"]
+__all__ = ["LlmFewShot"]
 
 
 @hookimpl
