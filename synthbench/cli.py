@@ -324,7 +324,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}, "
           f"{Path(args.out) / 'index.html'}", file=sys.stderr if base is not None else sys.stdout)
     if base is not None:
-        from synthbench.report.tables import diff_markdown
+        from synthbench.leaderboard.text import diff_markdown
         from synthbench.store import read_json
 
         print(diff_markdown(base, read_json(json_path)))

@@ -14,12 +14,11 @@ from synthbench.generation import request_seed
 from synthbench.metrics.equivalence import (
     LearningCurve,
     curve_key,
-    learning_curve,
     n_grid,
     real_equivalent_n,
 )
 from synthbench.plugins import Plugins
-from synthbench.run.fitting import fit_and_score
+from synthbench.run.fitting import fit_and_score, learning_curve
 
 CURVE = LearningCurve("tfidf_lr", 0, (25, 50, 100, 200, 400), (0.5, 0.6, 0.7, 0.8, 0.9))
 

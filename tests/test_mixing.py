@@ -12,9 +12,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from synthbench import Example, SynthbenchError
 from synthbench.data import TaskData
 from synthbench.metrics import chance_macro_f1, cost_per_f1_point
-from synthbench.mixing import mix_real, score_mixed
 from synthbench.plugins import Plugins
 from synthbench.run.fitting import fit_and_score, real_sample
+from synthbench.run.mixing import mix_real, score_mixed
 from synthbench_classifiers import tfidf_lr
 
 LABELS = ("negative", "positive")

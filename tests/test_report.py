@@ -18,7 +18,7 @@ import pytest
 
 from synthbench.cli import build_parser, main
 from synthbench.leaderboard import rebuild
-from synthbench.report.plots import write_plots
+from synthbench.leaderboard.plots import write_plots
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "leaderboard" / "results"

@@ -1,9 +1,8 @@
 """Real-data-equivalent size (METHOD.md §6): the real N whose learning curve reaches a macro-F1.
 
-``n_grid`` spaces training sizes geometrically up to the train split; ``learning_curve`` fits
-one classifier on a seeded, label-balanced real sample at each size and scores it on the test
-split (deterministic in its inputs, so callers may cache it across cells); and
-``real_equivalent_n`` reads the curve at a given F1, interpolating linearly in log N.
+``n_grid`` spaces training sizes geometrically up to the train split; a ``LearningCurve`` holds
+one classifier's test macro-F1 at each size (``synthbench.run.fitting.learning_curve`` fits it);
+and ``real_equivalent_n`` reads the curve at a given F1, interpolating linearly in log N.
 """
 
 from __future__ import annotations
@@ -17,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from synthbench.errors import SynthbenchError
-from synthbench.run.fitting import ClassifierFactory, fit_and_score, real_sample
-from synthbench.types import Example
 
 
 def n_grid(n_max: int, start: int = 25, ratio: float = 2.0) -> tuple[int, ...]:
@@ -62,22 +59,6 @@ class LearningCurve:
                    tuple(int(p["n"]) for p in points),
                    tuple(None if p["macro_f1"] is None else float(p["macro_f1"])
                          for p in points))
-
-
-def learning_curve(factory: ClassifierFactory, train: Sequence[Example],
-                   test: Sequence[Example], label_names: Sequence[str], seed: int,
-                   grid: Sequence[int], classifier: str = "") -> LearningCurve:
-    """Fit ``factory(seed)`` at each size in ``grid`` and score it on ``test``.
-
-    Each size draws its own label-balanced sample with ``real_sample(train, ..., n, seed)``, the
-    same draw as the cell's same-N real baseline, so the curve passes through that baseline.
-    """
-    sizes = sorted(set(int(n) for n in grid))
-    if not sizes:
-        raise SynthbenchError("learning curve needs at least one training size")
-    scores = [fit_and_score(factory(seed), real_sample(train, label_names, n, seed), test,
-                            label_names).macro_f1 for n in sizes]
-    return LearningCurve(classifier, seed, tuple(sizes), tuple(scores))
 
 
 def curve_key(data_fingerprint: str, classifier: str, seed: int, grid: Sequence[int]) -> str:

@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from synthbench.data import balanced_quota, sample_per_label
 from synthbench.errors import SynthbenchError
 from synthbench.generation import request_seed
+from synthbench.metrics.equivalence import LearningCurve
 from synthbench.record import FitScores
 from synthbench.types import Example
 
@@ -63,3 +64,19 @@ def real_sample(train: Sequence[Example], label_names: Sequence[str], n: int, se
                 capped[label] += 1
                 spare -= 1
     return sample_per_label(train, capped, rng)
+
+
+def learning_curve(factory: ClassifierFactory, train: Sequence[Example],
+                   test: Sequence[Example], label_names: Sequence[str], seed: int,
+                   grid: Sequence[int], classifier: str = "") -> LearningCurve:
+    """Fit ``factory(seed)`` at each size in ``grid`` and score it on ``test``.
+
+    Each size draws its own label-balanced sample with ``real_sample(train, ..., n, seed)``, the
+    same draw as the cell's same-N real baseline, so the curve passes through that baseline.
+    """
+    sizes = sorted(set(int(n) for n in grid))
+    if not sizes:
+        raise SynthbenchError("learning curve needs at least one training size")
+    scores = [fit_and_score(factory(seed), real_sample(train, label_names, n, seed), test,
+                            label_names).macro_f1 for n in sizes]
+    return LearningCurve(classifier, seed, tuple(sizes), tuple(scores))

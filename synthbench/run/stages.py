@@ -22,12 +22,10 @@ from synthbench.generation import request_seed
 from synthbench.metrics.equivalence import (
     LearningCurve,
     curve_key,
-    learning_curve,
     n_grid,
     real_equivalent_n,
 )
 from synthbench.metrics.naturalness import two_sample_auc
-from synthbench.mixing import mix_real, score_mixed
 from synthbench.record import (
     BaselineResult,
     CellConfig,
@@ -39,8 +37,9 @@ from synthbench.record import (
     GenerationRecord,
     LabelAccuracy,
 )
-from synthbench.run.fitting import fit_and_score
+from synthbench.run.fitting import fit_and_score, learning_curve
 from synthbench.run.grid import make_component
+from synthbench.run.mixing import mix_real, score_mixed
 from synthbench.run.workspace import Workspace
 from synthbench.store import (
     CURATED,

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from synthbench.leaderboard import cell_generators, format_number
-from synthbench.report.plots import classifiers, plot_stem
-from synthbench.report.tables import flat_rows, to_csv
+from synthbench.leaderboard.plots import classifiers, plot_stem
+from synthbench.leaderboard.tables import cell_generators, flat_rows
+from synthbench.leaderboard.text import format_number, to_csv
 from synthbench.store import CURATED, CURATION, SYNTHETIC, read_json
 
 TEXTS_PER_LABEL = 2

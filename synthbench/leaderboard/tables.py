@@ -1,9 +1,10 @@
-"""Stored cell records -> leaderboard tables; a pure function of the records, sorted by id.
+"""Stored cell records -> the leaderboard's tables: a pure function of the records, sorted by id.
 
 One row per (model, generator with its parameters, N, classifier): utility per task (mean
 over seeds), mean utility, diversity, label accuracy, tokens, and the headline: Spearman rho
 and Kendall tau between declared task subjectivity and utility, with a bootstrap 95 %
-interval that resamples tasks and, within each task, seeds.
+interval that resamples tasks and, within each task, seeds. ``flat_rows`` gives the same board
+one line per task. Nothing here reads or writes a file.
 """
 
 from __future__ import annotations
@@ -14,18 +15,15 @@ import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats
-from tabulate import tabulate
 
 from synthbench.errors import SynthbenchError
 from synthbench.metrics import cost_per_f1_point, mean_ci
 from synthbench.plugins import Plugins
 from synthbench.record import SCHEMA_VERSION, CellRecord
-from synthbench.store import atomic_write_text, iter_results
 
 BOOTSTRAP = 2000
 MEASURED_KEYS = ("spearman_rho", "spearman_ci", "kendall_tau", "kendall_ci")
@@ -34,6 +32,11 @@ SUBJECTIVITY_NOTE = (
     "METHOD.md (scaled to 0..1), and synthbench's own placement for tasks Li et al. did not "
     "rank; it is not the paper's measured table."
 )
+KEY = ("model", "generator", "n", "classifier", "task")
+COLUMNS = (*KEY, "declared_subjectivity", "measured_subjectivity", "utility", "ci_low",
+           "ci_high", "seeds", "mean_utility", "spearman_rho", "spearman_ci_low",
+           "spearman_ci_high", "kendall_tau", "remote_clique", "real_remote_clique",
+           "label_accuracy", "output_tokens")
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def generator_labels(configs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     steps: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     pipelines: dict[str, list[Any]] = {}
     for config in configs:
-        key = _params_key(config)
+        key = params_key(config)
         by_generator[config["generator"]][key] = config["generator_params"]
         pipelines[key] = list(config.get("interventions") or [])
         for step, params in pipelines[key]:
@@ -90,7 +93,7 @@ def generator_labels(configs: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 def cell_generators(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """Each record's cell name -> the generator label its board row shows."""
     labels = generator_labels([r["config"] for r in records])
-    return {str(r["cell"]): labels[_params_key(r["config"])] for r in records}
+    return {str(r["cell"]): labels[params_key(r["config"])] for r in records}
 
 
 def _varying(variants: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -104,7 +107,7 @@ def _variant(name: str, params: Mapping[str, Any], varying: Sequence[str]) -> st
     return f"{name}[{inner}]" if inner else name
 
 
-def _params_key(config: Mapping[str, Any]) -> str:
+def params_key(config: Mapping[str, Any]) -> str:
     if config.get("interventions"):
         return json.dumps([config["generator"], config["generator_params"],
                            config["interventions"]], sort_keys=True)
@@ -116,7 +119,7 @@ def _check_unique(records: Sequence[CellRecord]) -> None:
     seen: dict[str, str] = {}
     for record in records:
         config = record.config.to_record()
-        key = json.dumps([config["model"], config["task"], _params_key(config), config["n"],
+        key = json.dumps([config["model"], config["task"], params_key(config), config["n"],
                           config["seed"]], sort_keys=True)
         if key in seen:
             raise SynthbenchError(
@@ -125,7 +128,7 @@ def _check_unique(records: Sequence[CellRecord]) -> None:
         seen[key] = record.cell
 
 
-def _n_eq_labels(records: Iterable[CellRecord], classifier: str | None = None) -> list[str]:
+def n_eq_labels(records: Iterable[CellRecord], classifier: str | None = None) -> list[str]:
     """The real-data-equivalent sizes of ``records`` (one per seed, "412", ">6000", "<25"),
     for ``classifier`` or every classifier, where they were measured."""
     return [str(result.n_eq["label"]) for record in records
@@ -133,16 +136,16 @@ def _n_eq_labels(records: Iterable[CellRecord], classifier: str | None = None) -
             if result.n_eq is not None and classifier in (None, name)]
 
 
-def _mixed_gains(records: Iterable[CellRecord], classifier: str) -> dict[str, float | None]:
+def mixed_gains(records: Iterable[CellRecord], classifier: str) -> dict[str, float | None]:
     """K -> mean macro-F1 gain of synthetic + K real over K real alone (``--mix-real``)."""
     by_k: dict[str, list[float | None]] = defaultdict(list)
     for record in records:
         for k, mixed in (record.classifiers[classifier].mixed or {}).items():
             by_k[k].append(mixed.get("gain"))
-    return {k: _mean(v) for k, v in sorted(by_k.items(), key=lambda item: int(item[0]))}
+    return {k: mean_of(v) for k, v in sorted(by_k.items(), key=lambda item: int(item[0]))}
 
 
-def _mean(values: Iterable[float | None]) -> float | None:
+def mean_of(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None and not math.isnan(v)]
     return float(np.mean(kept)) if kept else None
 
@@ -198,7 +201,7 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
         tasks[config.task] = {"id": config.task, "declared_subjectivity": subj.declared,
                               "source": subj.source, "provisional": subj.provisional}
         for classifier in record.classifiers:
-            key = (config.model, labels[_params_key(config.to_record())], config.n, classifier)
+            key = (config.model, labels[params_key(config.to_record())], config.n, classifier)
             groups[key].append(record)
     subjectivity = {t: v["declared_subjectivity"] for t, v in tasks.items()}
     rows = []
@@ -211,38 +214,38 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
         task_cells: dict[str, dict[str, Any]] = {}
         for task in sorted(per_task):
             mean, low, high = mean_ci(per_task[task])
-            task_cells[task] = {"utility": mean, "ci": _interval(low, high),
+            task_cells[task] = {"utility": mean, "ci": interval(low, high),
                                 "seeds": len(per_task[task])}
-            n_eq = _n_eq_labels((r for r in members if r.config.task == task), classifier)
+            n_eq = n_eq_labels((r for r in members if r.config.task == task), classifier)
             if n_eq:  # cells measured with --n-eq
                 task_cells[task]["n_eq"] = n_eq
-            gains = _mixed_gains((r for r in members if r.config.task == task), classifier)
+            gains = mixed_gains((r for r in members if r.config.task == task), classifier)
             if gains:  # cells measured with --mix-real
                 task_cells[task]["mixed_gain"] = gains
             slopes = [(r.classifiers[classifier].agreement or {}).get("slope_difference")
                       for r in members if r.config.task == task]
             if any(v is not None for v in slopes):  # tasks with annotator agreement
-                task_cells[task]["agreement_slope_difference"] = _mean(slopes)
-        diversity = _mean(r.metrics.synthetic_diversity.remote_clique for r in members)
+                task_cells[task]["agreement_slope_difference"] = mean_of(slopes)
+        diversity = mean_of(r.metrics.synthetic_diversity.remote_clique for r in members)
         rows.append({
             "model": model, "generator": generator, "n": n, "classifier": classifier,
             "cells": len(members),
             "per_task": task_cells,
-            "mean_utility": _mean(c["utility"] for c in task_cells.values()),
+            "mean_utility": mean_of(c["utility"] for c in task_cells.values()),
             "remote_clique": diversity,
-            "real_remote_clique": _mean(r.metrics.real_diversity.remote_clique for r in members),
-            "label_accuracy": _mean(r.metrics.label_accuracy.value for r in members),
+            "real_remote_clique": mean_of(r.metrics.real_diversity.remote_clique for r in members),
+            "label_accuracy": mean_of(r.metrics.label_accuracy.value for r in members),
             "output_tokens": sum(r.cost.output_tokens for r in members),
             **rank_correlations(per_task, subjectivity),
         })
-        natural = _mean((r.metrics.naturalness or {}).get("auc") for r in members)
+        natural = mean_of((r.metrics.naturalness or {}).get("auc") for r in members)
         if natural is not None:  # records before the two-sample test have none
             rows[-1]["naturalness_auc"] = natural
         usd = [r.cost.usd for r in members]
         if any(u for u in usd):  # priced (paid) models: dollars per cell and per F1 point
-            per_cell = _mean(usd)
+            per_cell = mean_of(usd)
             rows[-1]["usd_per_cell"] = per_cell
-            rows[-1]["usd_per_f1_point"] = cost_per_f1_point(per_cell, _mean(
+            rows[-1]["usd_per_f1_point"] = cost_per_f1_point(per_cell, mean_of(
                 r.classifiers[classifier].synthetic.macro_f1 for r in members))
         if measured is not None:
             against = rank_correlations(
@@ -286,10 +289,10 @@ def break_even(records: Sequence[CellRecord], keys: BreakEvenKeys) -> list[dict[
             pipeline, k = _inspection(config, step, param)
             rest = {**config, "interventions": pipeline}
             others = "".join(f"+{s}" for s, _ in pipeline)
-            generator = labels.get(_params_key({**config, "interventions": []}),
+            generator = labels.get(params_key({**config, "interventions": []}),
                                    config["generator"]) + others
             for classifier, scores in record.classifiers.items():
-                key = (config["model"], config["task"], _params_key(rest), generator,
+                key = (config["model"], config["task"], params_key(rest), generator,
                        int(config["n"]), classifier)
                 family = families.setdefault(key, {"baseline": [], "by_k": defaultdict(list),
                                                    "baseline_params": dict(baseline.params)})
@@ -331,169 +334,33 @@ def _inspection(config: Mapping[str, Any], step: str, param: str) -> tuple[list[
     return pipeline, None
 
 
-def _interval(low: float, high: float) -> list[float] | None:
+def interval(low: float, high: float) -> list[float] | None:
     return None if math.isnan(low) or math.isnan(high) else [low, high]
 
 
-def format_number(value: float | None, digits: int = 3) -> str:
-    """A figure with `digits` decimals, or an en dash where there is none."""
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _fmt_ci(values: Sequence[float] | None) -> str:
-    return "" if not values else f" [{values[0]:.2f}, {values[1]:.2f}]"
-
-
-def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys = BreakEvenKeys()) -> str:
-    """Markdown: one table per downstream classifier, task columns from objective to subjective."""
-    task_ids = [t["id"] for t in board["tasks"]]
-    lines = ["# synthbench leaderboard", "",
-             "Utility = macro-F1 of the classifier trained on synthetic data / macro-F1 of the "
-             "same classifier trained on the same number of real examples, on the task's real "
-             "test split (mean over seeds). Task columns run from most objective to most "
-             "subjective (declared).", "", f"> {board['subjectivity_note']}", ""]
-    classifiers = sorted({r["classifier"] for r in board["rows"]})
-    for classifier in classifiers:
-        header = ["model", "generator", "N", *task_ids, "mean utility", "Remote-Clique (real)",
-                  "label acc.", "Spearman ρ [95% CI]", "Kendall τ"]
-        if "measured_subjectivity" in board:
-            header += ["ρ measured [95% CI]", "τ measured [95% CI]"]
-        table = []
-        for row in (r for r in board["rows"] if r["classifier"] == classifier):
-            table.append([
-                row["model"], row["generator"], row["n"],
-                *[format_number(row["per_task"].get(t, {}).get("utility")) for t in task_ids],
-                format_number(row["mean_utility"]),
-                f"{format_number(row['remote_clique'])} "
-                f"({format_number(row['real_remote_clique'])})",
-                format_number(row["label_accuracy"]),
-                format_number(row["spearman_rho"], 2) + _fmt_ci(row["spearman_ci"]),
-                format_number(row["kendall_tau"], 2),
-                *_measured_cells(row),
-            ])
-        lines += [f"## Classifier: {classifier}", "",
-                  tabulate(table, headers=header, tablefmt="github", disable_numparse=True), ""]
-    if not classifiers:
-        lines += ["No results yet: run `synthbench run` first.", ""]
-    for reference, step, param in keys.pairs:
-        rows = [r for r in board.get("break_even", ())
-                if r.get("reference", reference) == reference
-                and r.get("intervention", step) == step]
-        if rows:
-            lines += [f"## Break-even of {step.replace('_', ' ')} against {reference}", "",
-                      f"Smallest {param} of inspected items ({step}, proxy models) at which the "
-                      "classifier trained on the curated synthetic texts beats the provider "
-                      "classifying the real test split in context. The inspection is simulated "
-                      "by the oracle (a classifier trained on real data), as in Chung et al.",
-                      "", break_even_table(rows, reference, "github"), ""]
-    if "measured_subjectivity" in board:
-        lines += measured_section(board)
-    lines += ["## Declared task subjectivity", "",
-              tabulate([[t["id"], f"{t['declared_subjectivity']:.3f}", t["source"]]
-                        for t in board["tasks"]], headers=["task", "score", "source"],
-                       tablefmt="github", disable_numparse=True), ""]
-    return "\n".join(lines)
-
-
-def _measured_cells(row: Mapping[str, Any]) -> list[str]:
-    if "measured_spearman_rho" not in row:
-        return []
-    return [format_number(row["measured_spearman_rho"], 2) + _fmt_ci(row["measured_spearman_ci"]),
-            format_number(row["measured_kendall_tau"], 2) + _fmt_ci(row["measured_kendall_ci"])]
-
-
-def measured_section(board: Mapping[str, Any]) -> list[str]:
-    """Markdown lines on measured subjectivity: who measured it, and the scores."""
-    measured = board["measured_subjectivity"]
-    scores = measured["scores"]
-    table = [[t, f"{scores[t]:.3f}", "[{:.2f}, {:.2f}]".format(*measured["ci"][t])]
-             for t in sorted(scores, key=lambda t: (scores[t], t))]
-    return ["## Measured task subjectivity", "",
-            f"Measured by the judge `{measured['judge']}` ({measured['method']}), Li's "
-            f"pairwise protocol v{measured['protocol_version']}, Bradley–Terry scores "
-            f"(0 = most objective) fitted to {measured.get('fit', 'answers')}; judge position "
-            f"bias {format_number(measured['position_bias'], 2)} "
-            f"(share of first-shown answers), order consistency "
-            f"{format_number(measured['order_consistency'], 2)}, "
-            "Kendall τ against the declared order "
-            f"{format_number(measured['kendall_tau'], 2)}{_fmt_ci(measured['kendall_ci'])}. The "
-            "'ρ measured' columns correlate utility with these scores.", "",
-            *([f"> **This judge failed its diagnostics:** {'; '.join(warnings)}. The measured "
-               "columns show its order, not a validated measure of subjectivity.", ""]
-              if (warnings := measured.get("warnings")) else []),
-            tabulate(table, headers=["task", "measured", "95% CI"], tablefmt="github",
-                     disable_numparse=True), ""]
-
-
-def break_even_table(rows: Sequence[Mapping[str, Any]], reference: str, fmt: str = "simple"
-                     ) -> str:
-    """The break-even rows as a table: reference F1, F1 at each k, and the break-even k."""
-    table = [[r["task"], r["model"], r["generator"], r["n"], r["classifier"],
-              format_number(r[f"{reference}_macro_f1"]),
-              ", ".join(f"{k}: {format_number(v)}" for k, v in r["macro_f1_by_k"].items()),
-              "none" if r["break_even_k"] is None else str(r["break_even_k"])]
-             for r in rows]
-    text: str = tabulate(table, headers=["task", "model", "generator", "N", "classifier",
-                                         f"F1 {reference}", "F1 by k", "break-even k"],
-                         tablefmt=fmt, disable_numparse=True)
-    return text
-
-
-def rebuild(results: Path, out: Path, data_dir: Path | None = None,
-            keys: BreakEvenKeys | None = None) -> tuple[Path, Path, int]:
-    """Read every finished cell under ``results`` and write ``leaderboard.{json,md}`` in ``out``,
-    with the CSV, plots and web page of ``synthbench.report`` (real example texts on the page
-    only from ``data_dir``, when given). ``keys``: what the plugins declare for the break-even
-    (default: the installed plugins')."""
-    from synthbench.plugins import load_plugins
-    from synthbench.report import write_products
-    from synthbench.subjectivity.store import measured_subjectivity
-
-    keys = keys if keys is not None else BreakEvenKeys.of(load_plugins())
-    cells = [(path.parent, record) for path, record in iter_results(results)]
-    measured = measured_subjectivity(results, [record.config.task for _, record in cells])
-    board = build([record for _, record in cells], keys, measured)
-    json_path, md_path = out / "leaderboard.json", out / "leaderboard.md"
-    atomic_write_text(json_path, json.dumps(board, indent=2, sort_keys=True) + "\n")
-    atomic_write_text(md_path, to_markdown(board, keys))
-    write_products(board, [(folder, record.to_json()) for folder, record in cells], out,
-                   data_dir)
-    return json_path, md_path, len(cells)
-
-
-def summary_table(records: Sequence[CellRecord]) -> str:
-    """A run's closing table: per task, model, generator and classifier, aggregated over seeds."""
-    labels = generator_labels(configs_of(records))
-    groups: dict[tuple[str, str, str, int, str], list[CellRecord]] = defaultdict(list)
-    for record in records:
-        config = record.config
-        for classifier in record.classifiers:
-            groups[(config.task, config.model, labels[_params_key(config.to_record())],
-                    config.n, classifier)].append(record)
-    rows = []
-    for (task, model, generator, n, classifier), members in sorted(groups.items()):
-        counts = [r.generation.counts for r in members]
-        kept = sum(c["kept"] for c in counts)
-        asked = sum(c["requested"] for c in counts)
-        syn = [r.classifiers[classifier].synthetic.macro_f1 for r in members]
-        real = [r.classifiers[classifier].real.macro_f1 for r in members]
-        util = [r.classifiers[classifier].utility for r in members]
-        mean_u, low, high = mean_ci([u for u in util if u is not None])
-        rows.append([
-            task, model, generator, n, classifier, len(members), f"{kept}/{asked}",
-            format_number(_mean(syn)), format_number(_mean(real)),
-            format_number(None if math.isnan(mean_u) else mean_u)
-            + _fmt_ci(_interval(low, high)),
-            format_number(_mean(r.metrics.label_accuracy.value for r in members)),
-            format_number(_mean(r.metrics.synthetic_diversity.remote_clique for r in members)),
-            format_number(_mean((r.metrics.naturalness or {}).get("auc") for r in members)),
-            ", ".join(_n_eq_labels(members, classifier)) or "–",
-            ", ".join(f"{k}: {format_number(g)}"
-                      for k, g in _mixed_gains(members, classifier).items()) or "–",
-        ])
-    table: str = tabulate(rows, headers=["task", "model", "generator", "N", "classifier", "seeds",
-                                   "kept", "F1 synthetic", "F1 real", "utility [95% CI]",
-                                   "label acc.", "Remote-Clique", "naturalness AUC", "N_eq",
-                                   "gain of + K real"],
-                    tablefmt="simple", disable_numparse=True)
-    return table
+def flat_rows(board: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One dict per (board row, task it has), tasks from objective to subjective."""
+    tasks = {t["id"]: t for t in board["tasks"]}
+    order = {t["id"]: i for i, t in enumerate(board["tasks"])}
+    out = []
+    for row in board["rows"]:
+        for task in sorted(row["per_task"], key=lambda t: (order.get(t, len(order)), t)):
+            cell = row["per_task"][task]
+            ci = cell.get("ci") or [None, None]
+            rho_ci = row.get("spearman_ci") or [None, None]
+            meta = tasks.get(task, {})
+            out.append({
+                "model": row["model"], "generator": row["generator"], "n": row["n"],
+                "classifier": row["classifier"], "task": task,
+                "declared_subjectivity": meta.get("declared_subjectivity"),
+                "measured_subjectivity": meta.get("measured_subjectivity"),
+                "utility": cell.get("utility"), "ci_low": ci[0], "ci_high": ci[1],
+                "seeds": cell.get("seeds"), "mean_utility": row.get("mean_utility"),
+                "spearman_rho": row.get("spearman_rho"), "spearman_ci_low": rho_ci[0],
+                "spearman_ci_high": rho_ci[1], "kendall_tau": row.get("kendall_tau"),
+                "remote_clique": row.get("remote_clique"),
+                "real_remote_clique": row.get("real_remote_clique"),
+                "label_accuracy": row.get("label_accuracy"),
+                "output_tokens": row.get("output_tokens"),
+            })
+    return out
