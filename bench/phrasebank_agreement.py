@@ -68,7 +68,7 @@ def main() -> None:
         f"{p['accuracy']:.3f}" for p in reference["real"]))
     if args.judge:
         sample = random.Random(0).sample(list(data.test), min(args.proxy_n, len(data.test)))
-        provider = resolve_model(plugins, args.judge, CallContext())
+        provider = resolve_model(plugins, args.judge, CallContext.from_environ(os.environ))
         started = time.perf_counter()
         values, info = proxy_agreement(provider, task, sample)
         kept = [(float(v), a) for v, a in zip(values, instance_agreement(task, sample),

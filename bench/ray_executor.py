@@ -58,7 +58,8 @@ def on_ray(configs: list[CellConfig], out: Path, workers: int) -> None:
              runtime_env={"env_vars": {k: v for k, v in os.environ.items()
                                        if k.startswith(("SYNTHBENCH_", "OPENAI_BASE", "HF_"))}})
     try:
-        with Runner(load_plugins(), RunSettings(out=out, data_dir=DATA, progress=False)) as r:
+        with Runner(load_plugins(), RunSettings.from_environ(os.environ, out=out, data_dir=DATA,
+                                                                  progress=False)) as r:
             run_on_ray(r, configs, PluginSelection())
     finally:
         ray.shutdown()
@@ -87,7 +88,8 @@ def overhead(folder: Path) -> None:
     os.environ["SYNTHBENCH_REQUEST_CACHE"] = str(folder / "local.sqlite")
     configs = grid("mock/bench", 1)
     plugins = load_plugins()
-    with Runner(plugins, RunSettings(out=folder / "local", data_dir=DATA, progress=False)) as r:
+    with Runner(plugins, RunSettings.from_environ(os.environ, out=folder / "local",
+                                                      data_dir=DATA, progress=False)) as r:
         local = timed(lambda: r.run(configs))
     os.environ["SYNTHBENCH_REQUEST_CACHE"] = str(folder / "ray.sqlite")
     on_ray_s = timed(lambda: on_ray(configs, folder / "ray", 2))

@@ -46,7 +46,8 @@ def main() -> None:
     cards = {t.id: task_card(t, load_task_data(t, Path(args.data_dir)).train, settings, 0)
              for t in tasks}
     started = time.perf_counter()
-    judge = Judge(resolve_model(plugins, args.judge, CallContext()), settings)
+    calls = CallContext.from_environ(os.environ)
+    judge = Judge(resolve_model(plugins, args.judge, calls), settings)
     loaded = time.perf_counter() - started
     by_size = sorted(cards, key=lambda t: len(cards[t]), reverse=True)
     pairs = [(by_size[i], by_size[-1 - i]) for i in range(args.timed)]  # large with small

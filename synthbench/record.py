@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from synthbench.types import Price, Usage, jsonable
+from synthbench.calls.backend import Price
+from synthbench.types import Usage, jsonable
 
 SCHEMA_VERSION = 1
 
@@ -21,7 +22,9 @@ class CellConfig:
     """Everything that decides a cell's result; nothing that only changes speed.
 
     ``interventions`` and ``baselines`` are ``(id, full params)`` pairs in the order they
-    apply; empty ones are left out of the record, so cells without them keep their hash.
+    apply; ``oracle`` is the classifier behind label accuracy and label replacement (``None``:
+    the built-in default). Empty ones are left out of the record, so cells without them keep
+    their hash.
     """
 
     model: str
@@ -34,10 +37,11 @@ class CellConfig:
     oracle_size: int = 4000
     interventions: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     baselines: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    oracle: str | None = None
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = jsonable(self)
-        for name in ("interventions", "baselines"):
+        for name in ("interventions", "baselines", "oracle"):
             if not record[name]:
                 del record[name]
         return record
@@ -51,7 +55,8 @@ class CellConfig:
             seed=int(record["seed"]), classifiers=tuple(record["classifiers"]),
             oracle_size=int(record["oracle_size"]),
             interventions=tuple((s, dict(p)) for s, p in record.get("interventions", ())),
-            baselines=tuple((b, dict(p)) for b, p in record.get("baselines", ())))
+            baselines=tuple((b, dict(p)) for b, p in record.get("baselines", ())),
+            oracle=record.get("oracle"))
 
 
 def _split(data: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:

@@ -64,10 +64,14 @@ def generation_key(config: CellConfig, task_record: Mapping[str, Any], data_fing
 
 def curation_key(config: CellConfig, generation: str) -> str:
     """Hash of what decides a cell's curated texts: its generated texts (their key), the
-    interventions with their parameters in order, and the oracle size they may use."""
+    interventions with their parameters in order, and the oracle they may use (its size, and
+    its classifier where it is not the default, so earlier keys stay)."""
     record = config.to_record()
-    return _digest({"generation": generation, "interventions": record.get("interventions", []),
-                    "oracle_size": record["oracle_size"]})
+    payload = {"generation": generation, "interventions": record.get("interventions", []),
+               "oracle_size": record["oracle_size"]}
+    if config.oracle:
+        payload["oracle"] = config.oracle
+    return _digest(payload)
 
 
 def baseline_file(out: Path, config: CellConfig, baseline: str, params: Mapping[str, Any],
@@ -86,12 +90,15 @@ def _slug(value: str) -> str:
 
 def cell_dir(out: Path, config: CellConfig, key: str) -> Path:
     """The cell's folder; a curated variant gets its own folder next to the uncurated one,
-    whose generated texts it reads (see ``curation_key``)."""
+    whose generated texts it reads (see ``curation_key``), and so does a cell judged by
+    another oracle than the default."""
     name = (f"{_slug(config.task)}__{_slug(config.model)}__{_slug(config.generator)}"
             f"__s{config.seed}__{key[:12]}")
     if config.interventions:
         steps = "+".join(step for step, _ in config.interventions)
         name += f"__{_slug(steps)}-{curation_key(config, key)[:8]}"
+    if config.oracle:
+        name += f"__oracle-{_slug(config.oracle)}"
     return out / "cells" / name
 
 

@@ -1,11 +1,11 @@
 """The plugin contract: the plain values that travel between stages and the protocols plugins
-implement. A newcomer who reads this module and ``hookspecs.py`` knows what a plugin provides.
+implement; with ``hookspecs.py`` it is all a plugin author needs to read.
 
 Everything here is a frozen value, so a later stage can never change what an earlier one
 produced. Optional protocols (``Tokenizer``, ``Closeable``, ``ContinuationScorer``,
-``CallSizeHint``, ``RequestCounter``, ``Priced``) name everything a caller may ask of an object
-beyond its main protocol: callers check them with ``isinstance``, never by probing attributes.
-The stored cell record lives in ``record.py``, API backends in ``calls/backend.py``.
+``CallSizeHint``, ``RequestCounter``) name what a caller may ask beyond the main protocol, and
+callers check them with ``isinstance``. The stored record is ``record.py``; API backends and
+prices (``Priced``) are ``calls/backend.py``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from synthbench.errors import SynthbenchError
-
-BATCH_DISCOUNT = 0.5  # both OpenAI's Batch API and Anthropic's Message Batches halve the price
-
 
 
 class Capability:
@@ -248,52 +245,9 @@ class RequestCounter(Protocol):
     def request_stats(self) -> dict[str, dict[str, int]]: ...
 
 
-@runtime_checkable
-class Priced(Protocol):
-    """A provider that knows what a call costs (``None``: unknown) and whether it is sent at
-    the batch discount."""
-
-    @property
-    def price(self) -> Price | None: ...
-
-    @property
-    def batch(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class Price:
-    """Dollars per million tokens: fresh input, input served from the prompt cache, output."""
-
-    input: float
-    output: float
-    cached_input: float | None = None
-    source: str = ""
-
-    def cost(self, usage: Usage, batch: bool = False) -> float:
-        """Dollars for ``usage``; cached input at its own rate (the input rate if none)."""
-        cached = self.input if self.cached_input is None else self.cached_input
-        fresh = max(0, usage.input_tokens - usage.cached_input_tokens)
-        usd = (fresh * self.input + usage.cached_input_tokens * cached
-               + usage.output_tokens * self.output) / 1e6
-        return usd * (BATCH_DISCOUNT if batch else 1.0)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, stated: Any) -> Price | None:
-        """A price as ``as_dict`` wrote it (e.g. in a stored ``describe()``), else ``None``."""
-        if not isinstance(stated, Mapping) or "input" not in stated or "output" not in stated:
-            return None
-        cached = stated.get("cached_input")
-        return cls(float(stated["input"]), float(stated["output"]),
-                   None if cached is None else float(cached), str(stated.get("source", "")))
-
-
 class ProviderFactory(Protocol):
-    """Builds the provider for one model name with the run's request context (a
-    ``synthbench.CallContext``: cache, send settings, shared limits), which the contract passes
-    through without reading, so it does not depend on the request layer."""
+    """Builds the provider of one model name with the run's ``synthbench.CallContext``, which
+    the contract passes through unread, so it does not depend on the request layer."""
 
     def __call__(self, model_name: str, calls: Any, /) -> Provider: ...
 
@@ -303,9 +257,11 @@ class ProviderSpec:
     """A provider plugin: ``factory(model_name, calls)`` builds a provider for
     ``id/model_name`` with the run's ``CallContext`` (cache, send settings, shared limits).
 
-    ``identity(model_name)``, when given, names what decides a model's samples besides the
-    request (an engine, its version, a compute type), cheaply and without loading weights;
-    a non-empty identity becomes part of every cell's generation key. ``paid``: its calls
+    ``identity(model_name, options)``, when given, names what decides a model's samples
+    besides the request (an engine, its version, a compute type), cheaply and without loading
+    weights; a non-empty identity becomes part of every cell's generation key. ``options``
+    names the ``-P KEY=VALUE`` settings it takes (key -> what it does); the run passes their
+    values to ``identity`` and, in ``calls.provider_options``, to the factory. ``paid``: its calls
     cost money, so unattended runs (the pytest gates) use it only on explicit opt-in.
     ``models``, when given, lists the models it serves offline for ``synthbench list models``
     (rows with ``id``, ``size``, ``engine``, ``installed``, ``note``; cheap: no weights).
@@ -314,9 +270,10 @@ class ProviderSpec:
     id: str
     factory: ProviderFactory
     description: str = ""
-    identity: Callable[[str], Mapping[str, Any]] | None = None
+    identity: Callable[[str, Mapping[str, str]], Mapping[str, Any]] | None = None
     paid: bool = False
     models: Callable[[], Sequence[Mapping[str, str]]] | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -367,10 +324,15 @@ class GenerationOutcome:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
 
-class Generator(Protocol):
-    """A prompting/decoding strategy that turns a provider into labelled texts."""
+class Configurable(Protocol):
+    """A component built from keyword parameters that reports all of them, defaults included
+    (scikit-learn's ``get_params``), so a cell records exactly what ran."""
 
     def get_params(self) -> dict[str, Any]: ...
+
+
+class Generator(Configurable, Protocol):
+    """A prompting/decoding strategy that turns a provider into labelled texts."""
 
     def generate(self, ctx: GenerationContext) -> GenerationOutcome: ...
 
@@ -428,10 +390,8 @@ class InterventionOutcome:
     usage: Usage = Usage()
 
 
-class Intervention(Protocol):
+class Intervention(Configurable, Protocol):
     """A curation step between generation and training: texts in, texts out, a report."""
-
-    def get_params(self) -> dict[str, Any]: ...
 
     def apply(self, examples: Sequence[Example], ctx: InterventionContext
               ) -> InterventionOutcome: ...
@@ -454,11 +414,9 @@ class InterventionSpec:
     inspection_param: str | None = None
 
 
-class Baseline(Protocol):
+class Baseline(Configurable, Protocol):
     """A reference that uses no synthetic data: the provider itself classifies the real test
     split. ``run`` returns JSON data with at least ``macro_f1`` and ``accuracy``."""
-
-    def get_params(self) -> dict[str, Any]: ...
 
     def run(self, provider: Provider, task: Task, train: Sequence[Example],
             test: Sequence[Example], seed: int) -> dict[str, Any]: ...

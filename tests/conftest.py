@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from synthbench.data import TaskData, load_task_data
+from synthbench.paths import use_cache_dir
 from synthbench.plugins import Plugins, load_plugins
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,7 +35,21 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     so the suite proves a fresh machine works; subprocesses inherit it."""
     if not os.environ.get("SYNTHBENCH_CACHE_DIR"):
         os.environ["SYNTHBENCH_CACHE_DIR"] = str(tmp_path_factory.mktemp("synthbench-cache"))
-    return Path(os.environ["SYNTHBENCH_CACHE_DIR"])
+    root = Path(os.environ["SYNTHBENCH_CACHE_DIR"])
+    use_cache_dir(root)  # in this process, as the CLI does at its edge
+    return root
+
+
+@pytest.fixture
+def fresh_cache(tmp_path: Path, isolated_cache: Path) -> Iterator[Path]:
+    """An empty cache root for one test (in this process; ``SYNTHBENCH_CACHE_DIR`` for the
+    subprocesses it starts), the session's again afterwards."""
+    root = tmp_path / "fresh-cache"
+    os.environ["SYNTHBENCH_CACHE_DIR"] = str(root)
+    use_cache_dir(root)
+    yield root
+    os.environ["SYNTHBENCH_CACHE_DIR"] = str(isolated_cache)
+    use_cache_dir(isolated_cache)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ judge's proxy for agreement."""
 from __future__ import annotations
 
 import json
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,7 @@ def test_log_probability_proxy_tracks_agreement_and_is_cached(
     monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
     task, data = phrasebank
     rows = data.test[:6]
-    provider = resolve_model(plugins, "local", CallContext())
+    provider = resolve_model(plugins, "local", CallContext.from_environ(os.environ))
     values, info = proxy_agreement(provider, task, rows)
     assert info["method"] == "logprobs" and info["calls"] == 6
     assert all(v is not None and 1 / 3 <= v <= 1 for v in values)

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,10 +129,9 @@ def test_api_models_generate_at_the_same_time(shared_data: Path, tmp_path: Path,
         models = ["openai/gpt-4o-mini", "openai/gpt-4.1-nano"]
         configs = make_configs(plugins, models=models, tasks=[TASK], generators=["zero_shot"],
                                params={}, n=12, seeds=[0], classifiers=["tfidf_lr"])
-        runner = Runner(plugins, RunSettings(out=tmp_path / "out", data_dir=shared_data,
-                                             progress=False))
-        runner.prepare(configs)
-        runner._generate_ahead(configs)
+        runner = Runner(plugins, RunSettings.from_environ(
+            os.environ, out=tmp_path / "out", data_dir=shared_data, progress=False))
+        runner._generate_ahead(runner.prepare(configs))
         spans = {}
         for model in ("gpt-4o-mini", "gpt-4.1-nano"):
             times = [e.at for e in fake.log if e.model == model]
@@ -155,8 +155,9 @@ def test_batch_mode_sends_a_cell_as_one_batch_job(shared_data: Path, tmp_path: P
         configs = make_configs(plugins, models=["openai/gpt-4o-mini"], tasks=[TASK],
                                generators=["zero_shot"], params={}, n=12, seeds=[0],
                                classifiers=["tfidf_lr"], oracle_size=100)
-        runner = Runner(plugins, RunSettings(out=tmp_path / "out", data_dir=shared_data,
-                                             progress=False, mode="batch"))
+        runner = Runner(plugins, RunSettings.from_environ(
+            os.environ, out=tmp_path / "out", data_dir=shared_data, progress=False,
+            mode="batch"))
         [outcome] = runner.run(configs)
         assert fake.batch_creations() == 1
         assert sum(e.outcome == "batch_item" for e in fake.log) == 12
@@ -175,17 +176,21 @@ def test_batch_planning_leaves_out_requests_that_depend_on_answers(
 
     monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
     plugins = load_plugins()
-    runner = Runner(plugins, RunSettings(out=tmp_path / "out", data_dir=shared_data,
-                                         progress=False))
+    runner = Runner(plugins, RunSettings.from_environ(
+        os.environ, out=tmp_path / "out", data_dir=shared_data, progress=False))
     independent = make_configs(plugins, models=["openai/gpt-4o-mini"], tasks=[TASK],
                                generators=["zero_shot"], params={}, n=8, seeds=[0],
                                classifiers=["tfidf_lr"])
     dependent = make_configs(plugins, models=["openai/gpt-4o-mini"], tasks=[TASK],
                              generators=["logit_suppression"], params={"batch": 4}, n=8,
                              seeds=[0], classifiers=["tfidf_lr"])
-    assert len(planned_requests(runner.ws, independent)["openai/gpt-4o-mini"]) == 8
+    def planned(configs: list[Any]) -> int:
+        return len(planned_requests(runner.ws, [runner.ws.locate(c) for c in configs])[
+            "openai/gpt-4o-mini"])
+
+    assert planned(independent) == 8
     # logit_suppression biases every request after its first batch by the answers so far
-    assert len(planned_requests(runner.ws, dependent)["openai/gpt-4o-mini"]) == 4
+    assert planned(dependent) == 4
 
 
 def test_dry_run_counts_the_judge_and_the_baseline_as_a_real_run_sends_them(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import os
 import sys
 import time
 import uuid
@@ -381,7 +382,7 @@ def test_missing_sdk_gives_a_pip_hint(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setitem(sys.modules, "anthropic", None)
     with pytest.raises(SynthbenchError, match="pip install 'anthropic=="):
-        anthropic_provider("claude-3-5-haiku-latest", CallContext())
+        anthropic_provider("claude-3-5-haiku-latest", CallContext.from_environ(os.environ))
 
 
 def test_tokenize_offline_from_a_bundled_encoding(tmp_path: Path) -> None:

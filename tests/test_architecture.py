@@ -281,3 +281,46 @@ def test_the_typed_record_reads_back_every_committed_result_exactly() -> None:
         record = CellRecord.from_json(stored)
         assert record.to_json() == stored, path.parent.name
         assert record.config.to_record() == stored["config"]
+
+
+# Where the process environment may be read at all, and why: the edge reads synthbench's own
+# settings; the rest read only what belongs to someone else (API keys to redact, the hub's
+# token and offline flag, the variables a Ray cluster's workers inherit, thread counts).
+ENVIRONMENT_READERS = {
+    "synthbench/cli.py": "the edge",
+    "synthbench/pytest_plugin.py": "the edge",
+    "synthbench/calls/errors.py": "secret-looking variables, to redact them",
+    "synthbench/export.py": "HF_TOKEN and HF_HUB_OFFLINE for the hub upload",
+    "synthbench/run/ray_executor.py": "what the workers inherit",
+}
+
+
+def environment_reads(path: Path) -> Iterator[tuple[int, str]]:
+    """``os.environ`` / ``os.getenv`` uses in ``path``, with the variable named where a string
+    constant names it."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"} \
+                and isinstance(node.value, ast.Name) and node.value.id == "os":
+            yield node.lineno, ast.unparse(node)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and node.value.startswith("SYNTHBENCH_") and node.value.isupper():
+            yield node.lineno, node.value
+
+
+def test_synthbench_settings_are_read_from_the_environment_only_at_the_edge() -> None:
+    offences = []
+    for path in sorted(CORE.rglob("*.py")):
+        relative = str(path.relative_to(REPO))
+        if relative in ENVIRONMENT_READERS:
+            continue
+        for line, what in environment_reads(path):
+            if what.startswith("os.") or relative not in {"synthbench/calls/settings.py",
+                                                          "synthbench/data.py",
+                                                          "synthbench/paths.py"}:
+                offences.append(f"{relative}:{line}: {what}")
+    for root in PLUGIN_ROOTS:
+        for path in sorted(root.rglob("*.py")):
+            offences += [f"{path.relative_to(REPO)}:{line}: {what}"
+                         for line, what in environment_reads(path)
+                         if what.startswith("SYNTHBENCH_")]
+    assert offences == []

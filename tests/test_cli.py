@@ -79,6 +79,28 @@ def test_setting_a_default_explicitly_is_the_same_cell(mock_results: Path, share
     assert code == 0 and "stored, reused" in err
 
 
+def test_the_oracle_classifier_is_part_of_the_cell(tmp_path: Path, shared_data: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Label accuracy depends on the oracle, so another oracle is another cell (its own hash,
+    the same generated texts); naming the default explicitly is the stored cell."""
+    base = ["run", "--model", "mock/a", "--task", "trec", "--n", "12", "--out",
+            str(tmp_path), "--oracle-size", "300", "--data-dir", str(shared_data),
+            "--classifier", "tfidf_lr"]
+    assert run_cli(base, capsys)[0] == 0
+    code, _, err = run_cli([*base, "--oracle", "minilm_lr"], capsys)
+    assert code == 0 and "stored, reused" in err
+    code, _, err = run_cli([*base, "--oracle", "tfidf_lr"], capsys)
+    assert code == 0 and "stored, reused" not in err
+    records = [json.loads(p.read_text()) for p in tmp_path.glob("cells/*/result.json")]
+    by_oracle = {r["config"].get("oracle"): r for r in records}
+    assert set(by_oracle) == {None, "tfidf_lr"}
+    plain, other = by_oracle[None], by_oracle["tfidf_lr"]
+    assert plain["config_hash"] != other["config_hash"]
+    assert plain["generation_key"] == other["generation_key"]
+    assert other["metrics"]["label_accuracy"]["oracle"].startswith("tfidf_lr trained on")
+    assert plain["metrics"]["label_accuracy"]["oracle"].startswith("minilm_lr trained on")
+
+
 def test_leaderboard_is_a_pure_function_of_the_store(mock_results: Path, tmp_path: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     first, second = tmp_path / "a", tmp_path / "b"
@@ -135,6 +157,13 @@ def test_generation_survives_a_crash_before_the_result(mock_results: Path, share
     (["run", "--model", "mock/a", "--task", "clickbait", "--data-dir", "{empty}"],
      "no train split at"),
     (["leaderboard", "--results", "/no/such/results"], "does not exist"),
+    (["run", "--model", "mock/a", "--task", "sst2", "-P", "engine=transformers"],
+     "-P engine: no provider of this run takes that option"),
+    (["run", "--model", "local", "--task", "sst2", "-P", "engine=vllm"],
+     "-P engine='vllm': write one of ctranslate2, transformers"),
+    (["run", "--model", "mock/a", "--task", "sst2", "-P", "engine"], "write a provider option"),
+    (["run", "--model", "mock/a", "--task", "sst2", "--oracle", "svm9"],
+     "the oracle classifier 'svm9' is not loaded"),
 ])
 def test_bad_input_is_one_line(args: list[str], message: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:

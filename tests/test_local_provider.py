@@ -20,6 +20,7 @@ import pytest
 
 from synthbench.calls import CallContext
 from synthbench.errors import SynthbenchError
+from synthbench.paths import use_cache_dir
 from synthbench.types import GenerationRequest, Message, Provider, ProviderSpec
 from synthbench_local import hf_provider, local_provider, synthbench_register_providers
 from synthbench_local.embedded import (
@@ -31,14 +32,16 @@ from synthbench_local.embedded import (
 )
 from synthbench_local.provider import TransformersProvider
 
+TRANSFORMERS = CallContext(provider_options={"engine": "transformers"})
+
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def cache(tmp_path_factory: pytest.TempPathFactory, isolated_cache: Path) -> Iterator[Path]:
+    """A cache root of this module's own, so the first build converts."""
     root = tmp_path_factory.mktemp("synthbench-cache")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("SYNTHBENCH_CACHE_DIR", str(root))
+    use_cache_dir(root)
     yield root
-    patch.undo()
+    use_cache_dir(isolated_cache)
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +85,7 @@ def test_registers_local_and_hf() -> None:
         specs[1].factory("", CallContext())
 
 
-def test_conversion_is_cached_and_reused(provider: TransformersProvider,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conversion_is_cached_and_reused(provider: TransformersProvider) -> None:
     folder = converted_dir(GGUF_SHA256)
     assert is_complete(folder, GGUF_SHA256)
     assert (folder / MARKER).read_text().strip() == GGUF_SHA256
@@ -95,9 +97,8 @@ def test_conversion_is_cached_and_reused(provider: TransformersProvider,
     assert {"transformers", "torch", "dtype", "batch_size", "served_model"} <= info.keys()
     before = (folder.stat().st_ino, (folder / MARKER).stat().st_mtime_ns)
 
-    monkeypatch.setenv("SYNTHBENCH_LOCAL_ENGINE", "transformers")  # the fast engine's own
-    start = time.perf_counter()                              # conversion: test_fast_engine
-    again = local_provider("smollm2-135m-instruct", CallContext())  # the plugin's factory
+    start = time.perf_counter()  # the fast engine's own conversion: test_fast_engine
+    again = local_provider("smollm2-135m-instruct", TRANSFORMERS)  # the plugin's factory
     elapsed = time.perf_counter() - start
     assert isinstance(again, Provider)
     assert again.model_id == "local/smollm2-135m-instruct"
@@ -143,11 +144,9 @@ def test_same_seeds_same_texts_different_seeds_differ(provider: TransformersProv
     assert [c.text for c in provider.complete(reseeded)] != first
 
 
-def test_hf_loads_a_local_folder(provider: TransformersProvider,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNTHBENCH_LOCAL_ENGINE", "transformers")  # hf on the fast engine:
-    folder = str(converted_dir(GGUF_SHA256))                        # test_fast_engine
-    served = hf_provider(folder, CallContext())
+def test_hf_loads_a_local_folder(provider: TransformersProvider) -> None:
+    folder = str(converted_dir(GGUF_SHA256))  # hf on the fast engine: test_fast_engine
+    served = hf_provider(folder, TRANSFORMERS)
     assert served.model_id == f"hf/{folder}"
     assert served.describe()["served_model"] == folder
     request = ask("Name three colours.", max_tokens=12, temperature=0.0)
@@ -179,8 +178,7 @@ def test_corrupted_converted_folder_is_rebuilt(provider: TransformersProvider) -
     assert rebuilt.complete([ask("Say hello.", max_tokens=4, temperature=0.0)])[0].text
 
 
-def test_wrong_checksum_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNTHBENCH_CACHE_DIR", str(tmp_path / "empty-cache"))
+def test_wrong_checksum_is_refused(tmp_path: Path, fresh_cache: Path) -> None:
     other = tmp_path / "other.gguf"
     with find_embedded_gguf().open("rb") as source:
         other.write_bytes(source.read(1 << 20))  # a different file

@@ -35,21 +35,11 @@ def _record(folder: Path) -> dict[str, object]:
     return json.loads((folder / "result.json").read_text())  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty cache folder: building the local model would convert its weights into it."""
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    monkeypatch.setenv("SYNTHBENCH_CACHE_DIR", str(cache))
-    return cache
-
-
 def test_stored_cells_are_reused_never_generated(pytester: pytest.Pytester, shared_data: Path,
-                                                 fresh_cache: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                 fresh_cache: Path) -> None:
     # The committed cells were generated on the transformers engine, which is part of a
     # local cell's key: the same engine finds them.
-    monkeypatch.setenv("SYNTHBENCH_LOCAL_ENGINE", "transformers")
+    fresh_cache.mkdir()
     results = pytester.path / "results"
     for name in (ZERO_SHOT, FEW_SHOT):
         shutil.copytree(COMMITTED / name, results / "cells" / name)
@@ -75,7 +65,8 @@ def test_stored_cells_are_reused_never_generated(pytester: pytest.Pytester, shar
             assert cell.utility == pytest.approx({few["utility"]!r})
             assert cell.utility > 0.9, "few_shot data must train TF-IDF nearly as well as real"
     """)
-    result = pytester.runpytest_subprocess(*_plugin_args(), f"--synthbench-data-dir={shared_data}")
+    result = pytester.runpytest_subprocess(*_plugin_args(), f"--synthbench-data-dir={shared_data}",
+                                           "--synthbench-provider-option=engine=transformers")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "*few_shot data must train TF-IDF nearly as well as real*",

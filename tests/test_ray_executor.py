@@ -57,7 +57,7 @@ def cluster() -> Iterator[Cluster]:
 
 
 def settings(out: Path, shared_data: Path) -> RunSettings:
-    return RunSettings(out=out, data_dir=shared_data, progress=False)
+    return RunSettings.from_environ(os.environ, out=out, data_dir=shared_data, progress=False)
 
 
 def grid(plugins: Plugins, model: str, n: int, tasks: tuple[str, ...] = ("sst2", "sms_spam"),
@@ -203,8 +203,9 @@ def test_a_worker_error_is_one_line_and_max_cost_holds_on_the_cluster(
         cluster: Cluster, plugins: Plugins, shared_data: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     configs = grid(plugins, MODEL, n=8, tasks=("relation_classification",))
-    run_settings = RunSettings(out=tmp_path / "out", data_dir=shared_data, progress=False,
-                               max_cost=0.000001)
+    run_settings = RunSettings.from_environ(os.environ, out=tmp_path / "out",
+                                            data_dir=shared_data, progress=False,
+                                            max_cost=0.000001)
     with FakeLLMServer(ServerConfig()) as server:
         api_env(monkeypatch, server, tmp_path / "requests.sqlite", concurrency=2)
         with Runner(plugins, run_settings) as runner, \

@@ -65,8 +65,8 @@ def local(database: Path) -> Iterator[CachedProvider]:
 
     patch = pytest.MonkeyPatch()
     patch.setenv("OMP_NUM_THREADS", "1")  # the fast engine's threads, read when it is built
-    patch.setenv("SYNTHBENCH_LOCAL_DEVICE", "cpu")
-    provider = local_provider("", CallContext(cache=CacheSettings(database)))
+    provider = local_provider("", CallContext(cache=CacheSettings(database),
+                                              provider_options={"device": "cpu"}))
     patch.undo()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

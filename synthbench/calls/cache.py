@@ -194,7 +194,7 @@ class CachedProvider(ProviderWrapper):
     def __init__(self, inner: Provider, weights: str | None,
                  identity: Mapping[str, Any] | None = None,
                  cache: CacheSettings | None = None) -> None:
-        settings = cache or CacheSettings.from_env()
+        settings = cache if cache is not None else CacheSettings()
         if not weights and settings.enabled:
             raise SynthbenchError(f"{inner.model_id}: the request cache needs the identity of "
                                   "its weights (a checksum or revision) and synthbench found "

@@ -11,10 +11,10 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
-from synthbench.calls.backend import Backend
+from synthbench.calls.backend import Backend, Price
 from synthbench.calls.cache import CacheFront
 from synthbench.calls.context import CallContext
-from synthbench.types import Completion, GenerationRequest, Price, Usage
+from synthbench.types import Completion, GenerationRequest, Usage
 
 
 def estimate_input_tokens(request: GenerationRequest) -> int:

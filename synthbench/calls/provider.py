@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from synthbench.calls.backend import Price
 from synthbench.calls.batch import send_batch
 from synthbench.calls.cache import CACHE_SCHEMA
 from synthbench.calls.layer import RequestLayer
 from synthbench.calls.online import send_online
-from synthbench.types import Completion, GenerationRequest, Price
+from synthbench.types import Completion, GenerationRequest
 
 
 class LayeredProvider:

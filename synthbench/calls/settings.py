@@ -1,9 +1,9 @@
 """How requests are sent and where answers are cached; none of it reaches a cache key or a
-result. Read from the environment once, by whoever builds the ``CallContext``."""
+result. Read from an environment mapping the edge (the CLI, the pytest plugin) passes in once;
+nothing here reads ``os.environ``."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,12 +59,11 @@ class SendSettings:
             raise SynthbenchError(f"request mode must be online or batch, got {self.mode!r}")
 
     @classmethod
-    def from_env(cls, model_id: str, mode: str = "online",
-                 environ: Mapping[str, str] | None = None) -> SendSettings:
+    def from_env(cls, model_id: str, mode: str, environ: Mapping[str, str]) -> SendSettings:
         """``SYNTHBENCH_CONCURRENCY``, ``SYNTHBENCH_RPM``, ``SYNTHBENCH_TPM`` (a number or
         ``provider/model=number`` pairs), ``SYNTHBENCH_MAX_RETRIES``,
         ``SYNTHBENCH_REQUEST_TIMEOUT`` (base seconds) and ``SYNTHBENCH_BATCH_POLL``."""
-        env = os.environ if environ is None else environ
+        env = environ
         settings = cls(mode=mode)
         concurrency = _number_env("SYNTHBENCH_CONCURRENCY", env, model_id)
         retries = env.get("SYNTHBENCH_MAX_RETRIES", "").strip()
@@ -98,10 +97,9 @@ class CacheSettings:
     enabled: bool = True
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> CacheSettings:
+    def from_env(cls, environ: Mapping[str, str]) -> CacheSettings:
         """``SYNTHBENCH_REQUEST_CACHE``: a path, or ``off``."""
-        raw = (os.environ if environ is None else environ).get(
-            "SYNTHBENCH_REQUEST_CACHE", "").strip()
+        raw = environ.get("SYNTHBENCH_REQUEST_CACHE", "").strip()
         if raw.lower() == "off":
             return cls(enabled=False)
         return cls(path=Path(raw).expanduser() if raw else None)

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from synthbench import defaults
 from synthbench.errors import SynthbenchError
 from synthbench.plugins import Plugins
 from synthbench.record import CellConfig
-
-
-class Configurable(Protocol):
-    def get_params(self) -> dict[str, Any]: ...
-
+from synthbench.types import Configurable
 
 C = TypeVar("C", bound=Configurable)
 
@@ -47,12 +44,15 @@ def full_params(plugins: Plugins, kind: str, component_id: str,
 def make_configs(plugins: Plugins, models: Sequence[str], tasks: Sequence[str],
                  generators: Sequence[str], params: Mapping[str, Any], n: int,
                  seeds: Sequence[int], classifiers: Sequence[str],
-                 oracle_size: int = 4000,
+                 oracle_size: int = 4000, oracle: str | None = None,
                  curations: Sequence[Sequence[tuple[str, Mapping[str, Any]]]] = ((),),
                  baselines: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> list[CellConfig]:
     """The grid model x task x generator x curation x seed. ``curations`` lists intervention
     pipelines, each a sequence of (id, params) applied in order; ``()`` is the uncurated
-    cell. Every component's parameters are stored in full."""
+    cell. Every component's parameters are stored in full. ``oracle``: the classifier behind
+    label accuracy (``None``, or the default's id: the default, so those cells keep their
+    hash)."""
+    oracle = None if oracle == defaults.ORACLE else oracle
     pipelines: list[Pipeline] = [
         tuple((step, full_params(plugins, "intervention", step, p)) for step, p in pipeline)
         for pipeline in curations]
@@ -60,7 +60,7 @@ def make_configs(plugins: Plugins, models: Sequence[str], tasks: Sequence[str],
     return [CellConfig(model=model, task=task, generator=gen_id,
                        generator_params=full_params(plugins, "generator", gen_id, params),
                        n=n, seed=seed, classifiers=tuple(classifiers), oracle_size=oracle_size,
-                       interventions=pipeline, baselines=full_baselines)
+                       interventions=pipeline, baselines=full_baselines, oracle=oracle)
             for gen_id in generators for model in models for task in tasks
             for pipeline in pipelines for seed in seeds]
 

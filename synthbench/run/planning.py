@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthbench.calls import CachedProvider, LayeredProvider, estimate_input_tokens
+from synthbench.calls.backend import Priced
 from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.data import balanced_quota
 from synthbench.record import CellConfig
 from synthbench.run import stages
 from synthbench.run.grid import make_component
-from synthbench.run.workspace import Workspace
+from synthbench.run.workspace import Located, Workspace
 from synthbench.store import baseline_file, read_json
 from synthbench.types import (
     Completion,
@@ -28,7 +29,6 @@ from synthbench.types import (
     GenerationContext,
     GenerationRequest,
     Message,
-    Priced,
     Provider,
     Usage,
 )
@@ -135,8 +135,8 @@ def estimate(ws: Workspace, configs: Sequence[CellConfig]) -> list[CellEstimate]
     """One estimate per cell; what is stored costs nothing."""
     estimates = []
     for config in configs:
-        folder, key = ws.locate(config)
-        stored = stages.generation_stored(ws.generation_folder(config, key), key)
+        cell = ws.locate(config)
+        folder, stored = cell.folder, stages.generation_stored(cell.texts, cell.key)
         counting = rehearse_cell(ws, config, stored)
         if counting is None:
             estimates.append(CellEstimate(folder.name, config.model, True, 0, 0, 0, 0, 0.0))
@@ -152,7 +152,7 @@ def estimate(ws: Workspace, configs: Sequence[CellConfig]) -> list[CellEstimate]
     return estimates
 
 
-def planned_requests(ws: Workspace, configs: Sequence[CellConfig]
+def planned_requests(ws: Workspace, located: Sequence[Located]
                      ) -> dict[str, list[GenerationRequest]]:
     """The requests the cells' generators will send that the cache lacks, by model, as far
     as they can be known before any answer. The generator is rehearsed twice with different
@@ -160,7 +160,7 @@ def planned_requests(ws: Workspace, configs: Sequence[CellConfig]
     depends on earlier answers (a logit bias learned from them, a prompt quoting them) is
     never paid for in advance. Those, and top-ups for failed texts, are sent later."""
     planned: dict[str, list[GenerationRequest]] = {}
-    for config in configs:
+    for config in (cell.config for cell in located):
         first = rehearse_generation(ws, config, "placeholder")[0].uncached
         second = set(rehearse_generation(ws, config, "other stand-in")[0].uncached)
         planned.setdefault(config.model, []).extend(r for r in first if r in second)

@@ -82,8 +82,7 @@ def run_on_ray(runner: Runner, configs: Sequence[CellConfig], plugins: PluginSel
     check_writable(settings.out)
     groups: dict[str, list[int]] = {}
     for index, config in enumerate(configs):
-        _, key = runner.ws.locate(config)
-        groups.setdefault(runner.ws.generation_folder(config, key).name, []).append(index)
+        groups.setdefault(runner.ws.locate(config).texts.name, []).append(index)
     started = not ray.is_initialized()
     if started:
         try:

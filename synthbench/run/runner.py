@@ -26,7 +26,7 @@ from synthbench.plugins import Plugins
 from synthbench.record import CellConfig, CellRecord, DeclaredSubjectivity
 from synthbench.run import planning, stages
 from synthbench.run.grid import full_params
-from synthbench.run.workspace import RunSettings, Workspace
+from synthbench.run.workspace import Located, RunSettings, Workspace
 from synthbench.store import (
     RESULT,
     check_writable,
@@ -77,19 +77,35 @@ class Runner:
             if config.n < len(task.labels):
                 raise SynthbenchError(
                     f"--n {config.n} is smaller than the {config.task} task's number of labels")
-        if self.ws.settings.oracle not in plugins.classifiers:
-            raise SynthbenchError(f"the oracle classifier {self.ws.settings.oracle!r} is not "
-                                  "loaded")
+            if (oracle := self.ws.oracle_id(config)) not in plugins.classifiers:
+                raise SynthbenchError(f"the oracle classifier {oracle!r} is not loaded")
+        self._check_provider_options(configs)
 
-    def prepare(self, configs: Sequence[CellConfig]) -> None:
-        """Validate everything, check the results folder, load the data and build the
+    def _check_provider_options(self, configs: Sequence[CellConfig]) -> None:
+        """Every ``-P`` option is one that a provider of this run declares, and its value one
+        the provider accepts (its identity, cheap and without weights, checks that)."""
+        options = self.ws.settings.provider_options
+        declared: dict[str, str] = {}
+        for model in sorted({config.model for config in configs}):
+            spec, name = provider_spec(self.ws.plugins, model)
+            declared.update({option: spec.id for option in spec.options})
+            if spec.identity is not None and set(options) & set(spec.options):
+                spec.identity(name, options)
+        if unknown := sorted(set(options) - set(declared)):
+            known = ", ".join(sorted(declared)) or "none"
+            raise SynthbenchError(f"-P {unknown[0]}: no provider of this run takes that option "
+                                  f"(options of these models: {known})")
+
+    def prepare(self, configs: Sequence[CellConfig]) -> list[Located]:
+        """Validate everything, locate every cell, check the results folder and build the
         providers of cells still to generate, so a bad model id, a missing data file or an
         unwritable ``--out`` fails before the first cell rather than after hours of others."""
         self.validate(configs)
         located = [self.ws.locate(config) for config in configs]
         check_writable(self.ws.settings.out)
-        for config, (_, key) in zip(configs, located, strict=True):
-            if not stages.generation_stored(self.ws.generation_folder(config, key), key):
+        for cell in located:
+            config = cell.config
+            if not stages.generation_stored(cell.texts, cell.key):
                 provider = self.ws.provider(config.model)
                 needs = self.ws.plugins.generators.get(config.generator).requires
                 if missing := sorted(set(needs) - set(provider.capabilities)):
@@ -97,54 +113,55 @@ class Runner:
                         f"generator {config.generator} needs a provider with "
                         f"{', '.join(sorted(needs))}; {provider.model_id} lacks "
                         f"{', '.join(missing)}")
+        return located
 
     def run(self, configs: Sequence[CellConfig],
             on_cell: Callable[[CellOutcome], None] = lambda outcome: None) -> list[CellOutcome]:
         """Prepare, then run every cell; ``on_cell`` sees each outcome as it lands. Cells that
         another process on the same results directory is running are left for last, then
         waited for and read back, so two runs started together split the work."""
-        self.prepare(configs)
-        self._generate_ahead(configs)
+        located = self.prepare(configs)
+        self._generate_ahead(located)
         outcomes: dict[int, CellOutcome] = {}
         busy = []
-        for index, config in enumerate(configs):
-            if (outcome := self.try_cell(config)) is None:
+        for index, cell in enumerate(located):
+            if (outcome := self._claimed(cell, wait=False)) is None:
                 busy.append(index)
             else:
                 outcomes[index] = outcome
                 on_cell(outcome)
         for index in busy:
-            outcomes[index] = self.run_cell(configs[index])
-            on_cell(outcomes[index])
+            outcome = self._claimed(located[index], wait=True)
+            assert outcome is not None
+            outcomes[index] = outcome
+            on_cell(outcome)
         return [outcomes[index] for index in range(len(configs))]
 
-    def _generate_ahead(self, configs: Sequence[CellConfig]) -> None:
+    def _generate_ahead(self, located: Sequence[Located]) -> None:
         """With API models, send batch jobs up front, and with several API models generate
         their cells' texts at the same time (one thread per model, each model's cells in
         order); the cells then find their texts stored."""
-        by_model: dict[str, dict[Path, tuple[CellConfig, str]]] = {}
-        for config in configs:
-            _, key = self.ws.locate(config)
-            folder = self.ws.generation_folder(config, key)
-            if (not stages.generation_stored(folder, key)
-                    and isinstance(self.ws.provider(config.model), LayeredProvider)):
-                by_model.setdefault(config.model, {}).setdefault(folder, (config, key))
-        self._submit_batches([c for cells in by_model.values() for c, _ in cells.values()])
+        by_model: dict[str, dict[Path, Located]] = {}
+        for cell in located:
+            if (not stages.generation_stored(cell.texts, cell.key)
+                    and isinstance(self.ws.provider(cell.config.model), LayeredProvider)):
+                by_model.setdefault(cell.config.model, {}).setdefault(cell.texts, cell)
+        self._submit_batches([c for cells in by_model.values() for c in cells.values()])
         if len(by_model) < 2:
             return
 
-        def generate(cells: dict[Path, tuple[CellConfig, str]]) -> None:
-            for folder, (config, key) in cells.items():
+        def generate(cells: dict[Path, Located]) -> None:
+            for folder, cell in cells.items():
                 with claim(self.ws.settings.out, folder.name):
-                    stages.generate(self.ws, config, folder, key)
+                    stages.generate(self.ws, cell.config, folder, cell.key)
 
         self._each_model(generate, list(by_model.values()))
 
-    def _submit_batches(self, configs: Sequence[CellConfig]) -> None:
+    def _submit_batches(self, located: Sequence[Located]) -> None:
         """In batch mode, send every request the cells will need up front, one batch job per
         model (all models at once), so the cells then find their answers in the cache."""
-        if configs and self.ws.settings.mode == "batch":
-            planned = planning.planned_requests(self.ws, configs)
+        if located and self.ws.settings.mode == "batch":
+            planned = planning.planned_requests(self.ws, located)
             self._each_model(lambda model: self.ws.provider(model).complete(planned[model]),
                              [model for model in planned if planned[model]])
 
@@ -158,23 +175,23 @@ class Runner:
 
     def run_cell(self, config: CellConfig) -> CellOutcome:
         """Run one cell under its store-wide claim, waiting while another process holds it."""
-        outcome = self._claimed(config, wait=True)
+        outcome = self._claimed(self.ws.locate(config), wait=True)
         assert outcome is not None
         return outcome
 
     def try_cell(self, config: CellConfig) -> CellOutcome | None:
         """Run one cell, or return ``None`` at once when another process holds its claim."""
-        return self._claimed(config, wait=False)
+        return self._claimed(self.ws.locate(config), wait=False)
 
-    def _claimed(self, config: CellConfig, wait: bool) -> CellOutcome | None:
+    def _claimed(self, cell: Located, wait: bool) -> CellOutcome | None:
         """A finished cell is read back without a claim (a read-only store works); any other
         is run under its claim, or skipped (``None``) when busy and not ``wait``."""
-        _, key = self.ws.locate(config)
-        if (reused := self._finished(config)) is not None:
-            return reused
-        with claim(self.ws.settings.out, self.ws.generation_folder(config, key).name,
-                   wait) as held:
-            return self._run_claimed(config) if held else None
+        stored = load_result(cell.folder, cell.key)
+        if self._finished(cell.config, stored):
+            assert stored is not None
+            return CellOutcome(cell.folder, stored, reused=True)
+        with claim(self.ws.settings.out, cell.texts.name, wait) as held:
+            return self._run_claimed(cell) if held else None
 
     def _fresh_baselines(self, config: CellConfig, stored: CellRecord | None
                          ) -> list[tuple[str, Mapping[str, Any]]]:
@@ -182,30 +199,33 @@ class Runner:
         return [(b, p) for b, p in config.baselines
                 if b not in done or dict(done[b].params) != dict(p)]
 
-    def _finished(self, config: CellConfig) -> CellOutcome | None:
-        """The stored cell when it already holds everything ``config`` asks for."""
-        folder, key = self.ws.locate(config)
-        stored = load_result(folder, key)
-        if stored is None or stored.config.oracle_size != config.oracle_size \
-                or not set(config.classifiers) <= set(stored.classifiers) \
-                or self._fresh_baselines(config, stored) \
-                or any(map(partial(stages.incomplete, self.ws), stored.classifiers.values())):
-            return None
-        return CellOutcome(folder, stored, reused=True)
+    def _finished(self, config: CellConfig, stored: CellRecord | None) -> bool:
+        """Whether the stored cell already holds everything ``config`` asks for."""
+        return not (stored is None or not self._same_oracle(config, stored)
+                    or not set(config.classifiers) <= set(stored.classifiers)
+                    or self._fresh_baselines(config, stored)
+                    or any(map(partial(stages.incomplete, self.ws),
+                               stored.classifiers.values())))
 
-    def _run_claimed(self, config: CellConfig) -> CellOutcome:
+    @staticmethod
+    def _same_oracle(config: CellConfig, stored: CellRecord) -> bool:
+        return (stored.config.oracle_size, stored.config.oracle) == (config.oracle_size,
+                                                                     config.oracle)
+
+    def _run_claimed(self, cell: Located) -> CellOutcome:
         """Generate (or reuse the texts), then evaluate what is missing and store the result.
 
         A stored result is extended, never discarded: classifiers already scored keep their
         scores, and the data metrics are recomputed only when the oracle size changed.
         """
-        if (reused := self._finished(config)) is not None:  # finished while we waited
-            return reused
+        config, folder, key = cell.config, cell.folder, cell.key
+        stored = load_result(folder, key)  # read again: another process may have finished it
+        if self._finished(config, stored):
+            assert stored is not None
+            return CellOutcome(folder, stored, reused=True)
         ws = self.ws
-        folder, key = ws.locate(config)
-        stored = load_result(folder, key)
         wanted = sorted(set(config.classifiers))
-        same_oracle = stored is not None and stored.config.oracle_size == config.oracle_size
+        same_oracle = stored is not None and self._same_oracle(config, stored)
         if config.interventions and not same_oracle:
             stored = None  # curated texts (e.g. relabelled by the oracle) depend on the oracle
         done = dict(stored.baselines) if stored is not None else {}
@@ -213,7 +233,7 @@ class Runner:
         task = ws.task(config.task)
         data = ws.task_data(task)
         started = time.perf_counter()
-        generated = stages.generate(ws, config, ws.generation_folder(config, key), key)
+        generated = stages.generate(ws, config, cell.texts, key)
         curated = stages.curate(ws, config, generated.examples, folder, key)
         generated_at = time.perf_counter()
         real = stages.real_sample(task, data, config)

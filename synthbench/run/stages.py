@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from synthbench import metrics
+from synthbench.calls.backend import Price
 from synthbench.data import TaskData, balanced_quota, sample_per_label
 from synthbench.embeddings import default_embedder
 from synthbench.generation import request_seed
@@ -59,7 +60,6 @@ from synthbench.types import (
     Example,
     GenerationContext,
     InterventionContext,
-    Price,
     Provider,
     RequestCounter,
     Task,
@@ -168,7 +168,7 @@ def apply_interventions(ws: Workspace, config: CellConfig, raw: Sequence[Example
     task = ws.task(config.task)
     ctx = InterventionContext(
         task=task, train=ws.task_data(task).train, seed=config.seed,
-        oracle=lambda: ws.oracle(task, config.oracle_size)[0], embedder=default_embedder,
+        oracle=lambda: ws.oracle(task, config)[0], embedder=default_embedder,
         provider=lambda: provider(config.model), log=ws.log)
     examples = list(raw)
     steps = []
@@ -274,7 +274,7 @@ def measure(ws: Workspace, config: CellConfig, synthetic: Sequence[Example],
     syn_vecs = embedder.encode([e.text for e in synthetic])
     real_vecs = embedder.encode([e.text for e in real])
     test_vecs = embedder.encode([e.text for e in data.test])
-    oracle, oracle_f1 = ws.oracle(task, config.oracle_size)
+    oracle, oracle_f1 = ws.oracle(task, config)
     label_accuracy = None
     if synthetic:
         predicted = oracle.predict([e.text for e in synthetic])
@@ -286,7 +286,7 @@ def measure(ws: Workspace, config: CellConfig, synthetic: Sequence[Example],
         synthetic_diversity=_diversity([e.text for e in synthetic], syn_vecs),
         real_diversity=_diversity([e.text for e in real], real_vecs),
         label_accuracy=LabelAccuracy(
-            label_accuracy, f"{ws.settings.oracle} trained on up to {config.oracle_size} real "
+            label_accuracy, f"{ws.oracle_id(config)} trained on up to {config.oracle_size} real "
             "training examples", oracle_f1),
         similarity_to_real={
             "reference": "real training sample of the same size",

@@ -8,7 +8,7 @@ import datetime
 import importlib.metadata
 import platform
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -31,19 +31,21 @@ PACKAGES = ("synthbench", "torch", "transformers", "datasets", "scikit-learn", "
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How to run; none of it changes a cell's result except through ``CellConfig``.
+    """How to run, read once at the edge; none of it changes a cell's result except through
+    ``CellConfig`` and the generation key.
 
-    ``oracle`` is the classifier id behind label accuracy and label replacement; ``mode``
-    sends API requests ``online`` or through the providers' batch APIs; ``max_cost`` caps
-    the dollars of the whole run. ``n_eq`` measures each classifier's real-data-equivalent
+    ``mode`` sends API requests ``online`` or through the providers' batch APIs; ``max_cost``
+    caps the dollars of the whole run. ``n_eq`` measures each classifier's real-data-equivalent
     size on a real learning curve up to ``n_eq_max`` examples (default: the train split);
     ``mix_real`` lists K: each classifier is also fitted on the synthetic texts plus K real
-    examples, and on the K alone.
+    examples, and on the K alone. ``environ`` is the environment snapshot that per-model send
+    settings (rate limits, retries) come from; ``provider_options`` are ``-P KEY=VALUE``
+    settings such as the local engine, which reach the generation key through the provider's
+    declared identity.
     """
 
     out: Path
     data_dir: Path | None
-    oracle: str = defaults.ORACLE
     n_eq: bool = False
     n_eq_max: int | None = None
     mix_real: tuple[int, ...] = ()
@@ -51,7 +53,26 @@ class RunSettings:
     progress: bool = True
     max_cost: float | None = None
     mode: str = "online"
-    cache: CacheSettings = field(default_factory=CacheSettings.from_env)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    environ: Mapping[str, str] = field(default_factory=dict)
+    provider_options: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], **values: Any) -> RunSettings:
+        """Settings whose request cache and send settings come from ``environ`` (the edge's
+        ``os.environ``); ``values`` set the rest."""
+        return cls(cache=CacheSettings.from_env(environ), environ=dict(environ), **values)
+
+
+@dataclass(frozen=True)
+class Located:
+    """Where one cell lies, found once per run: its config, folder and generation key, and the
+    folder of its generated texts (the uncurated cell's, shared by every curated variant)."""
+
+    config: CellConfig
+    folder: Path
+    key: str
+    texts: Path
 
 
 class Workspace:
@@ -67,10 +88,11 @@ class Workspace:
         self.log = log
         self.calls = CallContext(mode=settings.mode, cache=settings.cache,
                                  limits=limits if limits is not None else
-                                 Limits(settings.max_cost))
+                                 Limits(settings.max_cost), environ=settings.environ,
+                                 provider_options=settings.provider_options)
         self._providers: dict[str, Provider] = {}
         self._data: dict[str, TaskData] = {}
-        self._oracles: dict[tuple[str, int], tuple[Any, float]] = {}
+        self._oracles: dict[tuple[str, str, int], tuple[Any, float]] = {}
 
     def __enter__(self) -> Workspace:
         return self
@@ -96,29 +118,35 @@ class Workspace:
         """What decides the model's samples besides the request, as its plugin declares it
         without loading anything (empty for most)."""
         spec, name = provider_spec(self.plugins, model)
-        return dict(spec.identity(name)) if spec.identity is not None else {}
+        if spec.identity is None:
+            return {}
+        return dict(spec.identity(name, self.settings.provider_options))
 
-    def locate(self, config: CellConfig) -> tuple[Path, str]:
-        """The cell's folder and generation key (this loads the task's data once)."""
+    def locate(self, config: CellConfig) -> Located:
+        """Where the cell lies (this loads the task's data once); the runner calls it once per
+        cell and passes what it found on."""
         task = self.task(config.task)
         key = generation_key(config, task.to_record(), self.task_data(task).fingerprint,
                              self.provider_identity(config.model))
-        return cell_dir(self.settings.out, config, key), key
+        texts = cell_dir(self.settings.out, replace(config, interventions=(), oracle=None), key)
+        return Located(config, cell_dir(self.settings.out, config, key), key, texts)
 
-    def generation_folder(self, config: CellConfig, key: str) -> Path:
-        """Where a cell's generated texts lie: the folder of the same cell uncurated, so
-        every curated variant of one generation reuses its texts."""
-        return cell_dir(self.settings.out, replace(config, interventions=()), key)
+    @staticmethod
+    def oracle_id(config: CellConfig) -> str:
+        """The classifier behind the cell's label accuracy and label replacement."""
+        return config.oracle or defaults.ORACLE
 
-    def oracle(self, task: Task, size: int) -> tuple[Any, float]:
-        """A classifier trained on real data (up to ``size`` rows), and its test macro-F1."""
-        key = (task.id, size)
+    def oracle(self, task: Task, config: CellConfig) -> tuple[Any, float]:
+        """The cell's oracle trained on real data (up to ``config.oracle_size`` rows), and its
+        test macro-F1; built once per task, oracle and size."""
+        size, classifier = config.oracle_size, self.oracle_id(config)
+        key = (task.id, classifier, size)
         if key not in self._oracles:
             data = self.task_data(task)
             train = list(data.train)
             if len(train) > size:
                 train = random.Random(request_seed(task.id, "oracle")).sample(train, size)
-            model = self.plugins.classifiers.get(self.settings.oracle).factory(0)
+            model = self.plugins.classifiers.get(classifier).factory(0)
             scores = fit_and_score(model, train, data.test, task.label_names)
             self._oracles[key] = (model, float(scores.macro_f1 or 0.0))
         return self._oracles[key]

@@ -4,7 +4,7 @@ and light to import (the protocol loads only when the command runs)."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default results/)")
 
 
-def run_command(args: argparse.Namespace, plugins: Plugins, note: Callable[[str], None]) -> int:
+def run_command(args: argparse.Namespace, plugins: Plugins, note: Callable[[str], None],
+                environ: Mapping[str, str]) -> int:
+    """``synthbench subjectivity``; ``environ``: the edge's environment (data folder, cache)."""
+    from synthbench.calls.context import CallContext
     from synthbench.data import resolve_data_dir
     from synthbench.subjectivity.protocol import ProtocolSettings, summary
     from synthbench.subjectivity.run import measure_tasks
@@ -42,8 +45,9 @@ def run_command(args: argparse.Namespace, plugins: Plugins, note: Callable[[str]
     tasks = [t.strip() for value in args.task or [] for t in value.split(",") if t.strip()]
     settings = ProtocolSettings(samples=args.samples, examples_per_label=args.examples_per_label,
                                 method=args.method, seed=args.seed, rounds=args.rounds)
-    record = measure_tasks(plugins, args.judge, tasks or None, resolve_data_dir(args.data_dir),
-                           Path(args.out), settings, log=note)
+    record = measure_tasks(plugins, args.judge, tasks or None,
+                           resolve_data_dir(args.data_dir, environ), Path(args.out), settings,
+                           log=note, calls=CallContext.from_environ(environ))
     print(summary(record))
     run = record["run"]
     print(f"\n{run['called']} judgment(s) asked, {run['cached']} from the request cache, "

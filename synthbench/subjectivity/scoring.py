@@ -40,7 +40,7 @@ class CachedScorer:
     run took from the cache and what it asked the model."""
 
     provider: Provider
-    cache: CacheSettings = field(default_factory=CacheSettings.from_env)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     hits: int = 0
     calls: int = 0
     _cache: ResponseCache | None = field(default=None, repr=False)
