@@ -138,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     board = sub.add_parser("leaderboard", parents=[common],
                            help="rebuild leaderboard/ from the results directory alone")
     board.add_argument("--results", default="results", help="results directory (default results/)")
-    board.add_argument("--out", default="leaderboard", help="where to write (default leaderboard/)")
+    board.add_argument("--out", help="where to write (default: RESULTS/leaderboard/); a folder "
+                       "built from another results folder is replaced only with --force")
+    board.add_argument("--force", action="store_true",
+                       help="replace a leaderboard built from another results folder")
     board.add_argument("--data-dir", help="real task data (DIR/<task>/train.jsonl) for the "
                        "page's real example texts; without it the page shows none")
     board.add_argument("--diff", metavar="BASE_JSON", help="also print, as Markdown, the rows "
@@ -340,10 +343,11 @@ def _leaderboard(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir) if args.data_dir else None
     if data_dir is not None and not data_dir.is_dir():
         raise SynthbenchError(f"--data-dir {args.data_dir!r} is not a directory")
-    json_path, md_path, count = rebuild(results, Path(args.out), data_dir,
-                                        BreakEvenKeys.of(_plugins(args)))
+    out = Path(args.out) if args.out else results / "leaderboard"
+    json_path, md_path, count = rebuild(results, out, data_dir, BreakEvenKeys.of(_plugins(args)),
+                                        force=args.force)
     print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}, "
-          f"{Path(args.out) / 'index.html'}", file=sys.stderr if base is not None else sys.stdout)
+          f"{out / 'index.html'}", file=sys.stderr if base is not None else sys.stdout)
     if base is not None:
         from synthbench.leaderboard.text import diff_markdown
         from synthbench.store import read_json

@@ -27,8 +27,11 @@ PRODUCTS = ("leaderboard.json", "leaderboard.md", "leaderboard.csv", "index.html
 
 
 def _files(folder: Path) -> dict[str, bytes]:
+    """The products under ``folder``; the source marker (a path relative to ``folder``) and
+    a committed results folder inside it are left out."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+            if p.is_file() and p.name != ".synthbench-leaderboard"
+            and not str(p.relative_to(folder)).startswith(("results/", "subjectivity/"))}
 
 
 @pytest.fixture(scope="module")

@@ -130,9 +130,10 @@ def real_texts(data_dir: Path | None, records: Sequence[Mapping[str, Any]]
 def _inline_svg(svg: str, title: str) -> str:
     """matplotlib's SVG without the XML prologue, scaled to the page width."""
     body = svg[svg.index("<svg"):]
+    label = html.escape(title)
     body = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"',
-                  rf'<svg\1 width="100%" role="img" aria-label="{html.escape(title)}"', body,
-                  count=1)
+                  lambda m: f'<svg{m.group(1)} width="100%" role="img" aria-label="{label}"',
+                  body, count=1)
     return body.strip()
 
 

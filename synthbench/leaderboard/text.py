@@ -4,6 +4,7 @@ request shows and the closing table of a run; every figure formatted by ``format
 from __future__ import annotations
 
 import csv
+import html
 import io
 import math
 from collections import defaultdict
@@ -56,7 +57,7 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys | None = None) -> 
         table = []
         for row in (r for r in board["rows"] if r["classifier"] == classifier):
             table.append([
-                row["model"], row["generator"], row["n"],
+                md_cell(row["model"]), md_cell(row["generator"]), row["n"],
                 *[format_number(row["per_task"].get(t, {}).get("utility")) for t in task_ids],
                 format_number(row["mean_utility"]),
                 f"{format_number(row['remote_clique'])} "
@@ -84,7 +85,8 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys | None = None) -> 
     if "measured_subjectivity" in board:
         lines += measured_section(board)
     lines += ["## Declared task subjectivity", "",
-              tabulate([[t["id"], f"{t['declared_subjectivity']:.3f}", t["source"]]
+              tabulate([[md_cell(t["id"]), f"{t['declared_subjectivity']:.3f}",
+                         md_cell(t["source"])]
                         for t in board["tasks"]], headers=["task", "score", "source"],
                        tablefmt="github", disable_numparse=True), ""]
     return "\n".join(lines)
@@ -172,6 +174,24 @@ def summary_table(records: Sequence[CellRecord]) -> str:
     return table
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV field a spreadsheet will not run: text starting like a formula gets a leading
+    apostrophe (OWASP's advice); numbers, negative ones included, stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def md_cell(value: Any) -> str:
+    """Text for a Markdown table cell: HTML escaped, pipes and line breaks neutralised, so an
+    id cannot add columns or markup to a summary."""
+    text = html.escape(str(value), quote=False).replace("|", "\\|")
+    return " ".join(text.split())
+
+
 def to_csv(board: Mapping[str, Any]) -> str:
     """``leaderboard.csv``: the flat rows; empty where a value is missing; floats as Python
     writes them (shortest round-trip form), so the text is stable."""
@@ -179,7 +199,7 @@ def to_csv(board: Mapping[str, Any]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in flat_rows(board):
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: "" if v is None else csv_safe(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
@@ -204,7 +224,7 @@ def diff_markdown(base: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
     def line(r: Mapping[str, Any]) -> list[str]:
         ci = "" if r["ci_low"] is None else f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
-        return [*(str(r[k]) for k in KEY), _fmt(r["utility"]), ci, _fmt(r["seeds"])]
+        return [*(md_cell(r[k]) for k in KEY), _fmt(r["utility"]), ci, _fmt(r["seeds"])]
 
     parts = ["## Leaderboard diff", "",
              f"{len(added)} new, {len(changed)} changed, {len(dropped)} removed row(s) "
