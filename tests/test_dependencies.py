@@ -1,5 +1,6 @@
-"""The declared dependency ranges against the two lock files: every version CI installs
-(requirements/lock.txt) lies inside pyproject's ranges, and the oldest supported set
+"""The declared dependency ranges against the lock files: every version CI installs
+(requirements/lock.txt) lies inside pyproject's ranges, the quick start's set
+(requirements/run.txt) is the same versions for the core alone, and the oldest supported set
 (requirements/oldest.txt) installs each core dependency at exactly its declared lower bound, so
 the bounds are the versions that set tests. Reads files only: no resolver, no network."""
 
@@ -103,3 +104,10 @@ def test_the_compromised_litellm_releases_never_resolve(compromised: str) -> Non
     (litellm,) = [r for r in extras()["api"] if r.name == "litellm"]
     assert not litellm.specifier.contains(compromised)
     assert pins(REPO / "requirements" / "lock.txt")["litellm"] != Version(compromised)
+
+
+def test_the_quick_start_set_is_the_lock_without_the_extras() -> None:
+    run, locked = pins(REPO / "requirements" / "run.txt"), pins(REPO / "requirements" / "lock.txt")
+    assert {canonicalize_name(r.name) for r in core()} <= set(run)
+    assert {name: v for name, v in run.items() if locked.get(name) != v} == {}
+    assert "litellm" not in run and "pytest" not in run and "mkdocs" not in run
