@@ -71,13 +71,15 @@ def _arguments(parser: argparse.ArgumentParser) -> list[str]:
             continue
         if action.help == argparse.SUPPRESS:
             continue
-        lines.append(f"| {_flag(action)} | {_cell(action.help or '')} |")
+        text = parser._get_formatter()._expand_help(action) if action.help else ""
+        lines.append(f"| {_flag(action)} | {_cell(text)} |")
     return lines
 
 
 def cli_reference(parser: argparse.ArgumentParser) -> str:
     """Markdown for every subcommand of ``parser``: its help, usage and arguments."""
-    out = [f"`{parser.prog}` — {parser.description or ''}", "",
+    description = (parser.description or "").replace("``", "`")
+    out = [f"`{parser.prog}` — {description}", "",
            "Plugin options (`-p`, `--strict`, `--no-local-plugins`) are accepted before the "
            "command too.", ""]
     for name, summary, sub in _subcommands(parser):
