@@ -144,7 +144,7 @@ def findings(board: Mapping[str, Any]) -> str:
         out += ["## What the numbers say", "", *_findings_block(board["findings"]), ""]
     note = board.get("subjectivity_note")
     out += ["## Rows", "",
-            f"{len(rows)} rows from {sum(r.get('cells', 0) for r in rows)} cells. Utility = "
+            f"{len(rows)} rows (a cell appears in one row per classifier). Utility = "
             "macro-F1 of the classifier trained on synthetic texts / the same classifier "
             "trained on as many real ones; ρ and τ relate task subjectivity to utility across "
             "the row's tasks, with bootstrap 95 % intervals.", ""]
