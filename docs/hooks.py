@@ -50,6 +50,8 @@ def _subcommands(parser: argparse.ArgumentParser
 def _flag(action: argparse.Action) -> str:
     """How an argument is written: ``--n N``, ``-p NAME``, or a positional's name."""
     if not action.option_strings:
+        if action.choices and not action.metavar:
+            return "`{" + ",".join(str(c) for c in action.choices) + "}`"
         return f"`{action.metavar or action.dest}`"
     metavar = ""
     if action.nargs != 0:
@@ -76,6 +78,14 @@ def _arguments(parser: argparse.ArgumentParser) -> list[str]:
     return lines
 
 
+def _usage(parser: argparse.ArgumentParser) -> str:
+    """The parser's usage without argparse's ``usage: `` prefix, continuation lines shifted
+    left by as much, so they stay aligned under the command."""
+    prefix = "usage: "
+    text = parser.format_usage().strip().removeprefix(prefix)
+    return text.replace("\n" + " " * len(prefix), "\n")
+
+
 def cli_reference(parser: argparse.ArgumentParser) -> str:
     """Markdown for every subcommand of ``parser``: its help, usage and arguments."""
     description = (parser.description or "").replace("``", "`")
@@ -84,7 +94,7 @@ def cli_reference(parser: argparse.ArgumentParser) -> str:
            "command too.", ""]
     for name, summary, sub in _subcommands(parser):
         out += [f"## {parser.prog} {name}", "", _cell(summary), "", "```text",
-                sub.format_usage().strip().removeprefix("usage: "), "```", "",
+                _usage(sub), "```", "",
                 *_arguments(sub), ""]
     return "\n".join(out)
 

