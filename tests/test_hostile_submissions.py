@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -288,3 +289,52 @@ def test_a_bad_seed_is_refused_before_any_generation(
     assert err.startswith("synthbench: error: ") and says in err and "\n" not in err, err
     assert not (tmp_path / "out" / "cells").exists() or \
         not any((tmp_path / "out" / "cells").iterdir())
+
+
+WORKFLOWS = REPO / ".github" / "workflows"
+
+
+def _steps(workflow: str) -> list[dict[str, Any]]:
+    import yaml
+
+    jobs = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))["jobs"]
+    return [step for job in jobs.values() for step in job.get("steps", [])]
+
+
+def test_the_submission_workflow_judges_with_the_base_commits_code() -> None:
+    """No step installs the pull request's checkout; synthbench comes from the base worktree,
+    runs outside the checkout, loads no local plugins, and code changes are refused."""
+    import yaml
+
+    steps = _steps("leaderboard-pr.yml")
+    runs = [str(step.get("run", "")) for step in steps]
+    installs = [r for r in runs if "pip install" in r]
+    assert installs == ['python -m pip install "$RUNNER_TEMP/base"'], installs
+    assert not any(re.search(r"pip install (-e )?\.(\s|$|\[)", r) for r in runs)
+    base_at = next(i for i, r in enumerate(runs) if "git worktree add" in r and "BASE_SHA" in r)
+    assert base_at < runs.index(installs[0])
+    for step in steps:
+        if "synthbench " in str(step.get("run", "")):
+            assert step.get("working-directory") == "${{ runner.temp }}", step
+    assert all("--no-local-plugins" in line for r in runs
+               for line in re.findall(r"synthbench leaderboard[^\n]*", r))
+    assert any(":(exclude)leaderboard/**" in r and "exit 1" in r for r in runs)
+    trigger = yaml.safe_load((WORKFLOWS / "leaderboard-pr.yml").read_text())[True]
+    assert trigger["pull_request"]["paths"] == ["leaderboard/**"]
+
+
+def test_actions_are_pinned_by_commit_and_only_deploy_writes_pages() -> None:
+    import yaml
+
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for step in _steps(path.name):
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+        text = path.read_text(encoding="utf-8")
+        assert all(re.search(r"@[0-9a-f]{40}  # v\d+\.\d+\.\d+$", line)
+                   for line in text.splitlines() if "uses:" in line), path.name
+        flow = yaml.safe_load(text)
+        assert flow["permissions"] == {"contents": "read"}, path.name
+        for name, job in flow["jobs"].items():
+            writes = {k for k, v in (job.get("permissions") or {}).items() if v == "write"}
+            assert writes <= ({"pages", "id-token"} if name == "deploy" else set()), name
