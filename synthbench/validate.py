@@ -207,7 +207,7 @@ def _check_record(name: str, folder: Path, record: Any) -> tuple[list[str], Cell
         problems.append(f"config_hash {str(record['config_hash'])[:12]}… does not match its "
                         f"stored config ({expected_hash[:12]}…)")
     if record["cell"] != name:
-        problems.append(f"record names cell {_show(record['cell'])}, not its folder")
+        problems.append(f"record names cell {str(record['cell'])[:200]!r}, not its folder")
     expected = cell_dir(folder.parent.parent, config, str(record["generation_key"])).name
     if expected != name:
         problems.append(f"folder name does not follow from its config and generation key "
