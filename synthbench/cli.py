@@ -150,8 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("results", help="results folder (with cells/)")
     check.add_argument("--base", help="the results folder before the submission: no existing "
                        "cell may be deleted or changed")
-    check.add_argument("--sample", type=int, default=3,
-                       help="cells whose Remote-Clique is recomputed with the embedder (default 3)")
+    check.add_argument("--sample", type=int, metavar="K",
+                       help="recompute only K of the new cells, a fixed choice (default: every "
+                       "cell new against --base, every cell without it)")
+    check.add_argument("--data-dir", help="real task data DIR/<task>/{train,test}.jsonl to "
+                       "recompute on (default $SYNTHBENCH_DATA_DIR, else the Hugging Face hub)")
+    check.add_argument("--allow-regenerate", action="store_true",
+                       help="accept changed baselines, curves and subjectivity records against "
+                       "--base (a regeneration); changed curves are recomputed")
     again = sub.add_parser("recheck", help="fail if fresh utilities leave their recorded interval")
     again.add_argument("fresh", help="results folder of the fresh run")
     again.add_argument("--against", required=True, help="recorded results folder")
@@ -365,10 +371,13 @@ def _leaderboard(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from synthbench.data import resolve_data_dir
     from synthbench.validate import format_problems, summary, validate
 
     base = Path(args.base) if args.base else None
-    report = validate(Path(args.results), base, args.sample)
+    report = validate(Path(args.results), base, args.sample,
+                      resolve_data_dir(args.data_dir, args.environ),
+                      args.allow_regenerate)
     if report.problems:
         print(format_problems(report.problems), file=sys.stderr)
         print(f"synthbench: {len(report.problems)} problem(s) in {args.results}", file=sys.stderr)

@@ -359,11 +359,15 @@ class ClassifierSpec:
 
     The estimator follows scikit-learn conventions (``fit(texts, labels)``, ``predict``,
     ``classes_``, ``get_params``) so the runner can ``clone`` a fresh one per fit.
+    ``recomputable``: whether ``factory(seed)`` fitted on the same texts gives the same scores on
+    a CPU in seconds, so ``synthbench validate`` can refit it to check a submitted cell; a
+    stochastic, GPU or paid classifier says ``False`` and its scores show as "not recomputed".
     """
 
     id: str
     factory: Callable[[int], Any]
     description: str = ""
+    recomputable: bool = True
 
 
 @dataclass(frozen=True)

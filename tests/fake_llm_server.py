@@ -41,6 +41,8 @@ class ServerConfig:
     requests_per_minute: float | None = None  # per model
     hang_s: float = 30.0
     api_key: str | None = None  # when set, any other key gets a 401 that echoes it
+    echo_key: bool = False  # a 200 answer whose text echoes the caller's key, whole and masked
+    echo_key_400: bool = False  # every request gets a 400 that echoes the key's tail unmasked
     spend_cap: bool = False
     seed: int = 0
     batch_delay_s: float = 0.3  # a batch job is "in progress" this long after it is created
@@ -226,14 +228,19 @@ class FakeLLMServer:
             return self._error(handler, anthropic, 401, "authentication_error",
                                f"Incorrect API key provided: {shown}. Full key: {key}",
                                code="invalid_api_key")
+        if cfg.echo_key_400:
+            self._record(path, "", "", 0, "400")
+            return self._error(handler, anthropic, 400, "invalid_request_error",
+                               f"key ending in '{key[-6:]}' cannot use this model (head {key[:6]})")
         if method == "POST" and path in ("/v1/chat/completions", "/v1/messages"):
-            return self._generate(handler, body, anthropic)
+            return self._generate(handler, body, anthropic, key)
         if path.startswith("/v1/files") or path.startswith("/v1/batches") or \
                 path.startswith("/v1/messages/batches"):
             return self._batch_api(handler, method, path, body)
         self._error(handler, anthropic, 404, "not_found_error", f"no route {method} {path}")
 
-    def _generate(self, handler: BaseHTTPRequestHandler, body: bytes, anthropic: bool) -> None:
+    def _generate(self, handler: BaseHTTPRequestHandler, body: bytes, anthropic: bool,
+                  key: str = "") -> None:
         path = handler.path.split("?")[0]
         try:
             request = json.loads(body)
@@ -271,11 +278,13 @@ class FakeLLMServer:
             self.stopping.wait(self.config.hang_s)
             handler.close_connection = True
             return None
-        payload = self.answer(request, anthropic)
+        payload = (self.answer(request, anthropic, key) if self.config.echo_key
+                   else self.answer(request, anthropic))
         return self._send(handler, 200, payload, limit_headers)
 
-    def answer(self, request: dict[str, Any], anthropic: bool) -> dict[str, Any]:
-        """A successful response body for one chat/messages request."""
+    def answer(self, request: dict[str, Any], anthropic: bool, echo: str = "") -> dict[str, Any]:
+        """A successful response body for one chat/messages request; ``echo`` (a key) is
+        written into its text and served model, whole and masked."""
         model = str(request.get("model", ""))
         messages = request.get("messages", [])
         prompt = " ".join(str(m.get("content", "")) for m in messages)
@@ -294,6 +303,10 @@ class FakeLLMServer:
         cached = prompt_tokens // 4
         out_tokens = len(text.split())
         served = f"{model}-2026-01-01"
+        if echo:
+            text = (f"{text} (debug: key {echo}, shown as {echo[:3]}...{echo[-4:]} "
+                    f"and {echo[:7]}****{echo[-4:]})")
+            served = f"{served}+{echo}"
         if anthropic:
             return {"id": f"msg_{uuid.uuid4().hex[:12]}", "type": "message",
                     "role": "assistant", "model": served,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
 import os
 import sys
 import time
@@ -482,4 +483,33 @@ def test_anthropic_refuses_a_temperature_above_one_instead_of_clipping_it(
     with pytest.raises(SynthbenchError, match=r"temperature from 0 to 1, got 1\.3"):
         provider.complete([ask(0, temperature=1.3)])
     assert server.log == []
+    provider.close()
+
+
+@pytest.mark.parametrize("provider_id", ["openai", "anthropic"])
+def test_a_key_echoed_in_a_successful_reply_reaches_no_text_cache_or_count(
+        serve: Callable[..., FakeLLMServer], tmp_path: Path, provider_id: str) -> None:
+    serve(echo_key=True)
+    provider = build(provider_id, unique(), fast(tmp_path))
+    completions = provider.complete([ask(i) for i in range(3)])
+    assert all("[redacted]" in c.text for c in completions), "the server did not echo the key"
+    for piece in (CANARY, CANARY[-4:], CANARY[:7], f"{CANARY[:3]}...{CANARY[-4:]}"):
+        assert all(piece not in c.text and piece not in c.model for c in completions), piece
+        assert piece not in json.dumps(provider.request_stats())
+    provider.close()
+    stored = (tmp_path / "requests.sqlite").read_bytes()
+    assert CANARY.encode() not in stored and CANARY[-4:].encode() not in stored
+
+
+@pytest.mark.parametrize("provider_id", ["openai", "anthropic"])
+def test_a_400_echoing_the_key_tail_is_one_line_without_it(
+        serve: Callable[..., FakeLLMServer], tmp_path: Path, provider_id: str) -> None:
+    serve(echo_key_400=True)
+    provider = build(provider_id, unique(), fast(tmp_path))
+    with pytest.raises(SynthbenchError) as caught:
+        provider.complete([ask(0)])
+    message = str(caught.value)
+    assert "400" in message and "\n" not in message and "[redacted]" in message
+    assert CANARY[-6:] not in message and CANARY[-4:] not in message
+    assert CANARY[:6] not in message
     provider.close()

@@ -58,4 +58,5 @@ def synthbench_register_classifiers(register: Callable[[ClassifierSpec], None]) 
                             "frozen all-MiniLM-L6-v2 embeddings + logistic regression"))
     register(ClassifierSpec("minilm_ft", minilm_ft,
                             "all-MiniLM-L6-v2 + linear head fine-tuned end to end (AdamW, "
-                            "lr 3e-5, early stopping on a held-out slice of the training data)"))
+                            "lr 3e-5, early stopping on a held-out slice of the training data)",
+                            recomputable=False))

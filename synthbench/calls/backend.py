@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from synthbench.calls.errors import redact
 from synthbench.types import Completion, GenerationRequest, Usage
 
 BATCH_DISCOUNT = 0.5  # both OpenAI's Batch API and Anthropic's Message Batches halve the price
@@ -27,6 +28,17 @@ class Reply:
         """The served model, with the system fingerprint where the provider gave one."""
         model = self.completion.model
         return f"{model} {self.fingerprint}" if self.fingerprint else model
+
+
+def redacted(reply: Reply) -> Reply:
+    """``reply`` with every secret blanked from what a provider wrote (text, served model,
+    fingerprint, finish reason): a server that echoes the key in a successful answer must not
+    reach the texts, the request cache or the page."""
+    completion = reply.completion
+    return Reply(dataclasses.replace(completion, text=redact(completion.text),
+                                     model=redact(completion.model),
+                                     finish_reason=redact(completion.finish_reason)),
+                 reply.headers, redact(reply.fingerprint))
 
 
 @dataclass(frozen=True)

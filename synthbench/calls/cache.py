@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from synthbench.calls.backend import Reply
+from synthbench.calls.backend import Reply, redacted
 from synthbench.calls.settings import CacheSettings
 from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.errors import SynthbenchError
@@ -93,10 +93,12 @@ class ResponseCache:
         if row is None:
             return None
         data = json.loads(row[0])
-        return Reply(Completion(data["text"], data["model"], Usage(**data["usage"]),
-                                data["finish_reason"]), fingerprint=data.get("fingerprint", ""))
+        return redacted(Reply(Completion(data["text"], data["model"], Usage(**data["usage"]),
+                                         data["finish_reason"]),
+                              fingerprint=data.get("fingerprint", "")))
 
     def put(self, key: str, reply: Reply) -> None:
+        reply = redacted(reply)
         completion = reply.completion
         value = json.dumps({"text": completion.text, "model": completion.model,
                             "fingerprint": reply.fingerprint,

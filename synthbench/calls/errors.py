@@ -61,22 +61,28 @@ def _secrets() -> list[str]:
 def redact(text: str) -> str:
     """``text`` with every secret-looking environment variable blanked out, whole or masked.
 
-    Providers echo a rejected key masked (``sk-proj-****abcd``, ``sk-…abcd``): any word that
-    carries a mask and ends with a secret's last four characters, or starts with its first
-    four, is blanked whole, tail included.
+    Providers echo a rejected key masked (``sk-proj-****abcd``, ``sk-…abcd``) or in pieces: any
+    word that carries a mask and ends with a secret's last four characters, or starts with its
+    first four, and any word of four or more characters that is a piece of a secret, is
+    blanked whole.
     """
     secrets = _secrets()
+    if not secrets:
+        return text
     for value in secrets:
         text = text.replace(value, "[redacted]")
 
     def masked(match: re.Match[str]) -> str:
         word = match.group(0)
+        bare = word.strip(".:!?")
         if MASK.search(word) and any(
                 word.rstrip(".:!?").endswith(v[-4:]) or word.startswith(v[:4]) for v in secrets):
             return "[redacted]"
+        if len(bare) >= 4 and any(bare in v for v in secrets):
+            return "[redacted]"
         return word
 
-    return TOKEN.sub(masked, text) if secrets else text
+    return TOKEN.sub(masked, text)
 
 
 def classify_status(status: int, body: str, headers: Mapping[str, str]) -> CallError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+from synthbench.calls.backend import redacted
 from synthbench.calls.errors import ERROR_PREFIX, BudgetReached, CallError, Halted
 from synthbench.calls.layer import RequestLayer, estimate_input_tokens
 from synthbench.calls.limits import TokenBucket
@@ -100,6 +101,7 @@ async def _send(layer: RequestLayer, request: GenerationRequest, key: str,
             except CallError as exc:
                 last = exc
             else:
+                reply = redacted(reply)
                 bucket.observe(reply.headers)
                 bucket.succeeded()
                 if budget is not None and worst is not None and layer.price is not None:

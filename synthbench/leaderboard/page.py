@@ -21,6 +21,7 @@ from typing import Any
 from synthbench.leaderboard.plots import classifiers, plot_stem
 from synthbench.leaderboard.tables import cell_generators, flat_rows
 from synthbench.leaderboard.text import format_number, to_csv
+from synthbench.sanity import Refused, plain_folder_name, read_bytes
 from synthbench.store import CURATED, CURATION, SYNTHETIC, read_json
 
 TEXTS_PER_LABEL = 2
@@ -51,10 +52,16 @@ def _sample(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a JSON-lines file; none when it is absent, a symlink, not a regular
+    file, over the size bound or not UTF-8."""
     if not path.exists():
         return []
+    try:
+        text = read_bytes(path).decode("utf-8")
+    except (Refused, UnicodeDecodeError):
+        return []
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:
@@ -114,7 +121,9 @@ def cell_detail(folder: Path, record: Mapping[str, Any], generator: str) -> dict
 
 def real_texts(data_dir: Path | None, records: Sequence[Mapping[str, Any]]
                ) -> dict[str, list[dict[str, str]]]:
-    """A few real training texts per task from ``data_dir`` (only if one is given)."""
+    """A few real training texts per task from ``data_dir`` (only if one is given). The folder
+    is the task's declared one when that is a plain folder name, never a path a record names
+    that leads outside ``data_dir``."""
     if data_dir is None:
         return {}
     out = {}
@@ -123,6 +132,8 @@ def real_texts(data_dir: Path | None, records: Sequence[Mapping[str, Any]]
         if task in out:
             continue
         folder = (record.get("task") or {}).get("local_dir") or task
+        if not plain_folder_name(folder) or not plain_folder_name(task):
+            continue
         out[task] = _sample(_jsonl(data_dir / folder / "train.jsonl"))
     return dict(sorted(out.items()))
 

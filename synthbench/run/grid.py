@@ -138,12 +138,25 @@ def curation_grid(pipelines: Sequence[str] | None, settings: Sequence[str]
     return out
 
 
+MAX_SEED = 2 ** 32 - 1  # scikit-learn's and numpy's random_state bound
+
+
 def seeds(values: Sequence[str] | None, option: str = "--seed") -> list[int]:
-    """Integers from repeated or comma-separated values (``--seed``: default 0)."""
+    """Integers in [0, 2**32 - 1] from repeated or comma-separated values (``--seed``: default
+    0); anything else is refused here, before a cell is planned."""
+    parts = split_values(values or ["0"])
+    if not parts:
+        raise SynthbenchError(f"{option} {values[-1] if values else ''!r} is not an integer")
     out = []
-    for part in split_values(values or ["0"]):
+    for part in parts:
         try:
-            out.append(int(part))
+            value = int(part)
         except ValueError:
             raise SynthbenchError(f"{option} takes integers, got {part!r}") from None
+        if value < 0:
+            raise SynthbenchError(f"{option} {value} is negative; seeds are 0 to {MAX_SEED}")
+        if value > MAX_SEED:
+            raise SynthbenchError(f"{option} {value} is over {MAX_SEED}, the largest random "
+                                  "state scikit-learn and numpy take")
+        out.append(value)
     return out
