@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from synthbench.cli import main
-from synthbench.record import CellConfig
 from synthbench.leaderboard.page import real_texts
+from synthbench.record import CellConfig
 from synthbench.store import cell_dir, config_hash
 
 REPO = Path(__file__).resolve().parent.parent
