@@ -55,7 +55,7 @@ def matmul_gflops(seconds: float = 3.0) -> float:
     """Best fp32 GFLOP/s of a 1024 x 1024 matrix product on every core torch uses."""
     import torch
 
-    from synthbench_local.provider import available_cores
+    from synthbench_local.base import available_cores
 
     if not os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(available_cores())
@@ -90,7 +90,7 @@ def worker(side: str, model_name: str, n: int, max_tokens: int, temperature: flo
 
         inner = provider.inner
         generator = ctranslate2.Generator(str(inner.model_dir), **inner.engine_options())
-        tokens = [inner.tokenizer.convert_ids_to_tokens(inner._chat_ids(r.messages))
+        tokens = [inner.tokenizer.convert_ids_to_tokens(inner.chat_ids(r.messages))
                   for r in requests]
         options = inner.generate_options(requests[0])
         generator.generate_batch(tokens[:4], **{**options, "max_length": 4})  # warm up
