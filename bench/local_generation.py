@@ -24,7 +24,6 @@ import time
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ["SYNTHBENCH_REQUEST_CACHE"] = "off"  # every side generates for real
 
 KINDS = ["positive", "negative", "funny", "sarcastic", "enthusiastic", "disappointed",
          "short", "detailed"]
@@ -55,7 +54,7 @@ def matmul_gflops(seconds: float = 3.0) -> float:
     """Best fp32 GFLOP/s of a 1024 x 1024 matrix product on every core torch uses."""
     import torch
 
-    from synthbench_local.provider import available_cores
+    from synthbench_local.base import available_cores
 
     if not os.environ.get("OMP_NUM_THREADS"):
         torch.set_num_threads(available_cores())
@@ -76,12 +75,13 @@ def matmul_gflops(seconds: float = 3.0) -> float:
 def worker(side: str, model_name: str, n: int, max_tokens: int, temperature: float,
            texts: int, words: int) -> dict[str, Any]:
     """Measure one side in this process; returns figures as a JSON-able dict."""
+    from synthbench import CacheSettings, CallContext
     from synthbench_local import local_provider
 
-    if side == "transformers":
-        os.environ["SYNTHBENCH_LOCAL_ENGINE"] = "transformers"
+    options = {"engine": "transformers"} if side == "transformers" else {}
+    calls = CallContext(cache=CacheSettings(enabled=False), provider_options=options)
     began = time.perf_counter()
-    provider: Any = local_provider(model_name)
+    provider: Any = local_provider(model_name, calls)
     ready = time.perf_counter() - began
     requests = make_requests(n, max_tokens, temperature)
     out: dict[str, Any] = {"side": side, "ready_s": ready, "batch": None}
@@ -90,7 +90,7 @@ def worker(side: str, model_name: str, n: int, max_tokens: int, temperature: flo
 
         inner = provider.inner
         generator = ctranslate2.Generator(str(inner.model_dir), **inner.engine_options())
-        tokens = [inner.tokenizer.convert_ids_to_tokens(inner._chat_ids(r.messages))
+        tokens = [inner.tokenizer.convert_ids_to_tokens(inner.chat_ids(r.messages))
                   for r in requests]
         options = inner.generate_options(requests[0])
         generator.generate_batch(tokens[:4], **{**options, "max_length": 4})  # warm up

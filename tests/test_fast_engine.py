@@ -29,8 +29,8 @@ from synthbench_local.fast import (
     CT2_MARKER,
     CTranslate2Provider,
     ensure_ct2,
-    even_batches,
     is_converted,
+    plan_batches,
 )
 from synthbench_local.models import CATALOG, EMBEDDED, QWEN_05B, QWEN_15B, OfflineModel
 
@@ -115,17 +115,38 @@ def test_temperature_zero_is_greedy_and_low_temperature_stays_near_it(
     assert len({c.text for c in fast.complete(hot)}) == 4
 
 
-def test_a_small_kv_budget_splits_the_call_into_even_batches(
+def test_batches_are_length_sorted_runs_under_the_row_and_kv_caps() -> None:
+    lengths = [300, 60, 61, 299, 60, 150, 62, 301]
+    keys = [f"k{i}" for i in range(len(lengths))]
+    batches = plan_batches(lengths, keys, 20, 64, 10**9)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    flat = [lengths[i] for b in batches for i in b]
+    assert flat == sorted(lengths)  # consecutive runs of the length order
+    assert {frozenset(b) for b in batches} >= {frozenset({0, 3, 7})}  # long ones together
+    assert all(len(b) <= 2 for b in plan_batches(lengths, keys, 20, 2, 10**9))
+    capped = plan_batches(lengths, keys, 20, 64, 2 * (301 + 20))
+    assert all(len(b) == 1 or len(b) * (max(lengths[i] for i in b) + 20) <= 2 * 321
+               for b in capped)
+    shuffled = [7, 2, 5, 0, 6, 1, 4, 3]  # the plan is a function of the prompts, not order
+    again = plan_batches([lengths[i] for i in shuffled], [keys[i] for i in shuffled], 20, 64,
+                         10**9)
+    assert [[shuffled[i] for i in b] for b in again] == batches
+    assert plan_batches([70] * 5, [f"k{i}" for i in range(5)], 20, 64, 10**9) == [
+        [0, 1, 2, 3, 4]]  # equal prompts: one batch
+
+
+def test_a_split_call_answers_in_request_order_and_reproducibly(
         fast: CTranslate2Provider, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert even_batches(list(range(10)), 4) == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
-    assert even_batches(list(range(3)), 64) == [[0, 1, 2]]
-    requests = [ask("Write a one-line movie review.", max_tokens=8, sample_index=i)
-                for i in range(5)]
+    requests = [ask("Write a one-line movie review." + " Please." * (i % 3), max_tokens=8,
+                    sample_index=i) for i in range(5)]
     per_sequence = fast._kv_per_token * (max(prompt_tokens(fast, r) for r in requests) + 8)
     monkeypatch.setitem(engine.KV_BUDGET, "cpu", 2 * per_sequence)  # two rows per batch
-    split = [c.text for c in fast.complete(requests)]
-    assert [c.text for c in fast.complete(requests)] == split  # still reproducible
-    assert all(split) and len(set(split)) == 5
+    assert all(len(b) <= 2 for b in fast.plan(requests))
+    split = fast.complete(requests)
+    assert [c.usage.input_tokens for c in split] == [prompt_tokens(fast, r) for r in requests]
+    assert [c.text for c in fast.complete(requests)] == [c.text for c in split]
+    assert [c.text for c in fast.complete(requests[::-1])][::-1] == [c.text for c in split]
+    assert all(c.text for c in split) and len({c.text for c in split}) == 5
 
 
 def test_logit_bias_requests_run_on_transformers_with_their_bias(
@@ -253,7 +274,7 @@ def test_chunks_are_found_assembled_and_verified(
     parts = [b"first chunk ", b"second chunk"]
     chunks = _chunk_packages(tmp_path / "site", parts)
     model = OfflineModel("test-model", "test", hashlib.sha256(b"".join(parts)).hexdigest(),
-                         1, 1, chunks, "pip install test-chunks")
+                         1, 1, chunks, ("test-chunks==1.0",), "pip install test-chunks")
     paths = model.require()
     with models.assembled(model, paths) as gguf:
         assert gguf.read_bytes() == b"".join(parts)

@@ -28,14 +28,15 @@ OPTIONS = {
     DEVICE: "local models' device: auto (default: CUDA when CTranslate2 sees one), cpu or cuda",
 }
 # Part of every fast-engine identity: bump when batching or seeding changes what a request
-# answers.
-SCHEME = 1
+# answers. 2: batches are length-sorted runs cut by an estimated step cost (fast.plan_batches)
+# and the key/value cache is counted as CTranslate2 stores it (grouped heads replicated).
+SCHEME = 2
 # Requests per call (the runner's chunk) and per batch. A batch never holds more than one
-# call, so this bounds it; a call is split into even batches when their key/value cache would
-# pass KV_BUDGET. Both are per device kind, not measured, because CTranslate2 draws one
-# random stream per batch: a batch's composition must not depend on the machine's load.
+# call, so this bounds it; fast.plan_batches cuts a call into batches whose key/value cache
+# stays under KV_BUDGET. Both are per device kind, not measured, because CTranslate2 draws
+# one random stream per batch: a batch's composition must not depend on the machine's load.
 REQUESTS_PER_CALL = {"cpu": 64, "cuda": 256}
-KV_BUDGET = {"cpu": 1 << 30, "cuda": 8 << 30}
+KV_BUDGET = {"cpu": 2 << 30, "cuda": 8 << 30}
 CUDA_COMPUTE_TYPES = ("int8_float16", "float16", "int8_float32", "float32")
 
 

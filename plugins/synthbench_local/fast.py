@@ -3,13 +3,20 @@
 A request with a ``logit_bias``, and label scoring (``score_continuations``), go to the
 transformers path of the same weights (loaded on first use), since CTranslate2 has neither.
 
+Batches. CTranslate2 prefills a batch only up to its shortest prompt; every further prompt
+token is fed one decoding step at a time, for the whole batch, and each step copies the whole
+key/value cache (rows x context). Prompts of unequal length in one batch (few-shot prompts
+differ by hundreds of tokens) therefore cost as many extra steps as their spread, each at the
+price of a step over the longest context. So a call's requests with equal decoding settings
+are sorted by prompt length (ties by a hash of each request) and cut into consecutive
+batches that minimise an estimate of that cost (``plan_batches``), each under a key/value
+budget. The plan is a function of the call's prompts alone, never of the machine's load.
+
 Seeds: CTranslate2 samples a whole batch from one random stream, seeded once per engine
 instance (a thread-local generator seeded when its worker thread first samples). So each
-batch runs on an instance that has not sampled yet, seeded from a hash of its requests, and a
-batch is a deterministic function of the call: the requests with equal decoding settings, in
-a canonical order (a hash of each request), split evenly only when their key/value cache
-would pass a fixed budget. The same call gives the same texts; a request's text depends on
-its seed and on the requests it shares the call with (the runner's calls are deterministic).
+batch runs on an instance that has not sampled yet, seeded from a hash of its requests. The
+same call gives the same texts; a request's text depends on its seed and on the requests it
+shares a batch with (the runner's calls are deterministic).
 """
 
 from __future__ import annotations
@@ -32,22 +39,22 @@ from transformers import AutoConfig, AutoTokenizer
 
 from synthbench import Completion, GenerationRequest, Message, SynthbenchError, Usage, cache_dir
 from synthbench_local import embedded, engine
+from synthbench_local.base import LocalProvider, available_cores, check_request, count_generated
 from synthbench_local.embedded import one_line, quiet_progress
 from synthbench_local.models import OfflineModel, transformers_folder
-from synthbench_local.provider import (
-    CAPABILITIES,
-    TransformersProvider,
-    _check,
-    available_cores,
-    count_generated,
-)
+from synthbench_local.provider import TransformersProvider
 
 CT2_MARKER = "synthbench-ct2.json"
 QUANTIZATION = "int8"  # stored weights; the compute type is chosen per device at load
 SAMPLING = ("ctranslate2 sampling (temperature, top_p, no top-k); one random stream per "
-            "batch seeded from sha256 of its requests; a batch is the call's requests with "
-            "equal decoding settings in hash order, split evenly past the KV budget; "
-            "temperature 0 is greedy")
+            "batch seeded from sha256 of its requests; a batch is a run of the call's "
+            "requests with equal decoding settings sorted by prompt length then hash, cut "
+            "where the estimated step cost is least under the KV budget; temperature 0 is "
+            "greedy")
+# The fixed cost of one decoding step of a batch (weights read, logits, sampling), in units
+# of one row's step over one token of context: an estimate that weighs fewer, longer batches
+# against more, tighter ones. Part of the scheme: changing it changes the batches.
+STEP_COST_TOKENS = 2048
 
 
 def ct2_dir(label: str, source_identity: str) -> Path:
@@ -126,19 +133,40 @@ def batch_seed(batch: Sequence[GenerationRequest]) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def even_batches(items: Sequence[int], cap: int) -> list[list[int]]:
-    """``items`` split into the fewest batches of at most ``cap``, as even as possible."""
-    count = max(1, math.ceil(len(items) / cap))
-    base, extra = divmod(len(items), count)
-    batches, start = [], 0
-    for index in range(count):
-        size = base + (index < extra)
-        batches.append(list(items[start:start + size]))
-        start += size
-    return batches
+def plan_batches(lengths: Sequence[int], keys: Sequence[str], max_tokens: int,
+                 max_rows: int, max_row_tokens: int) -> list[list[int]]:
+    """Positions ``0..n-1`` (prompts of ``lengths`` tokens, told apart by ``keys``) cut into
+    batches: sorted by (length, key), split into consecutive runs of at most ``max_rows``
+    rows and at most ``max_row_tokens`` rows x (longest prompt + ``max_tokens``) tokens of
+    key/value cache, choosing the cuts that minimise the estimated decoding cost: a batch
+    takes (spread of its prompt lengths + ``max_tokens``) steps, each costing
+    ``STEP_COST_TOKENS`` plus its rows x its mean context."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], keys[i]))
+    sizes = [lengths[i] for i in order]
+    best: list[float] = [0.0] + [math.inf] * len(order)
+    cut = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        longest, total = sizes[end - 1], 0
+        for start in range(end - 1, -1, -1):
+            rows = end - start
+            if rows > max(1, max_rows) or (
+                    rows > 1 and rows * (longest + max_tokens) > max_row_tokens):
+                break
+            total += sizes[start]
+            steps = longest - sizes[start] + max_tokens
+            context = total / rows + steps / 2
+            cost = best[start] + steps * (STEP_COST_TOKENS + rows * context)
+            if cost < best[end]:
+                best[end], cut[end] = cost, start
+    batches: list[list[int]] = []
+    end = len(order)
+    while end > 0:
+        batches.append(order[cut[end]:end])
+        end = cut[end]
+    return batches[::-1]
 
 
-class CTranslate2Provider:
+class CTranslate2Provider(LocalProvider):
     """Serves a CTranslate2 model as a synthbench ``Provider`` (see the module docstring for
     how batches and seeds work); ``fallback`` builds the transformers provider of the same
     weights for what CTranslate2 cannot do."""
@@ -158,7 +186,7 @@ class CTranslate2Provider:
         self._threads = int(omp) if omp.isdigit() and int(omp) > 0 else available_cores()
         config: Any = AutoConfig.from_pretrained(source)
         self._eos_ids = _eos_ids(source, config, tokenizer)
-        self._kv_per_token = _kv_bytes_per_token(config, 4 if self._device == "cpu" else 2)
+        self._kv_per_token = kv_bytes_per_token(config, 4 if self._device == "cpu" else 2)
         self._lock = threading.RLock()
         self._generator: Any = None
         self._sampled = False
@@ -215,21 +243,9 @@ class CTranslate2Provider:
                                       f"{one_line(exc)}") from exc
 
     @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
     def device(self) -> str:
         """``cpu`` or ``cuda``: where this engine generates (part of its sample identity)."""
         return self._device
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return CAPABILITIES
-
-    @property
-    def tokenizer(self) -> Any:
-        return self._tokenizer
 
     @property
     def model_dir(self) -> Path:
@@ -257,10 +273,6 @@ class CTranslate2Provider:
 
     def _load(self) -> Any:
         return ctranslate2.Generator(str(self._model_dir), **self.engine_options())
-
-    def tokenize(self, text: str) -> list[int]:
-        """The model's own token ids of ``text`` (no special tokens), as ``logit_bias`` takes."""
-        return [int(i) for i in self._tokenizer.encode(text, add_special_tokens=False)]
 
     def score_continuations(self, messages: Sequence[Message], continuations: Sequence[str]
                             ) -> list[float]:
@@ -301,7 +313,7 @@ class CTranslate2Provider:
         """Answer ``requests`` in order: those with a ``logit_bias`` on the transformers path,
         the rest in CTranslate2 batches."""
         for request in requests:
-            _check(request)
+            check_request(request)
         results: list[Completion | None] = [None] * len(requests)
         biased = [i for i, r in enumerate(requests) if r.logit_bias]
         if biased:
@@ -315,17 +327,23 @@ class CTranslate2Provider:
                 groups.setdefault(key, []).append(index)
         with self._lock:
             for indices in groups.values():
-                prompts = {i: self._chat_ids(requests[i].messages) for i in indices}
-                order = sorted(indices, key=lambda i: request_digest(requests[i]))
-                longest = max(len(p) for p in prompts.values()) + requests[indices[0]].max_tokens
-                cap = max(1, min(self.requests_per_call,
-                                 engine.KV_BUDGET[self._device] // (self._kv_per_token * longest)))
-                for batch in even_batches(order, cap):
-                    answers = self._generate([requests[i] for i in batch],
-                                             [prompts[i] for i in batch])
-                    for index, completion in zip(batch, answers, strict=True):
+                for batch in self.plan([requests[i] for i in indices]):
+                    chosen = [indices[i] for i, _ in batch]
+                    answers = self._generate([requests[i] for i in chosen],
+                                             [ids for _, ids in batch])
+                    for index, completion in zip(chosen, answers, strict=True):
                         results[index] = completion
         return [c for c in results if c is not None]
+
+    def plan(self, requests: Sequence[GenerationRequest]) -> list[list[tuple[int, list[int]]]]:
+        """The batches ``requests`` (equal decoding settings) run in: each a list of
+        (position in ``requests``, prompt token ids), as ``plan_batches`` cuts them under
+        this device's requests-per-call and key/value budget."""
+        prompts = [self.chat_ids(r.messages) for r in requests]
+        budget = engine.KV_BUDGET[self._device] // self._kv_per_token
+        batches = plan_batches([len(p) for p in prompts], [request_digest(r) for r in requests],
+                               requests[0].max_tokens, self.requests_per_call, budget)
+        return [[(i, prompts[i]) for i in batch] for batch in batches]
 
     def generate_options(self, request: GenerationRequest) -> dict[str, Any]:
         """``generate_batch`` options for a batch of requests with this request's settings."""
@@ -367,12 +385,6 @@ class CTranslate2Provider:
             ))
         return completions
 
-    def _chat_ids(self, messages: Sequence[Message]) -> list[int]:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
-        encoded = self._tokenizer.apply_chat_template(
-            conversation, add_generation_prompt=True, return_dict=True)
-        return [int(i) for i in encoded["input_ids"]]
-
 
 def _eos_ids(source: str, config: Any, tokenizer: Any) -> frozenset[int]:
     """End-of-sequence ids from the generation config (int or list), the model config and
@@ -387,12 +399,14 @@ def _eos_ids(source: str, config: Any, tokenizer: Any) -> frozenset[int]:
     return frozenset(int(i) for i in ids if i is not None)
 
 
-def _kv_bytes_per_token(config: Any, element_bytes: int) -> int:
-    """Bytes of key/value cache one token of one sequence takes."""
+def kv_bytes_per_token(config: Any, element_bytes: int) -> int:
+    """Bytes of key/value cache one token of one sequence takes in CTranslate2, which stores
+    grouped-query keys and values replicated to every query head (multi-query: one head)."""
     text: Any = getattr(config, "text_config", None) or config
     layers = int(getattr(text, "num_hidden_layers", 32))
     heads = int(getattr(text, "num_attention_heads", 32))
     kv_heads = int(getattr(text, "num_key_value_heads", None) or heads)
     head_dim = int(getattr(text, "head_dim", None)
                    or int(getattr(text, "hidden_size", 4096)) // heads)
-    return 2 * layers * kv_heads * head_dim * element_bytes
+    stored = 1 if kv_heads == 1 else heads
+    return 2 * layers * stored * head_dim * element_bytes

@@ -18,7 +18,6 @@ import transformers
 from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessor, LogitsProcessorList
 
 from synthbench import (
-    Capability,
     Completion,
     GenerationRequest,
     Message,
@@ -27,14 +26,13 @@ from synthbench import (
     Usage,
 )
 from synthbench_local import embedded
+from synthbench_local.base import LocalProvider, available_cores, check_request, count_generated
 from synthbench_local.embedded import one_line, quiet_progress
 from synthbench_local.models import OfflineModel, transformers_folder
 
 LOCAL_PRICE = Price(0.0, 0.0, 0.0, "local model: no per-token price")  # runs on your machine
 
 DEFAULT_BATCH_SIZE = 8
-CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH,
-                          Capability.LOGIT_BIAS, Capability.TOKENIZE, Capability.LOGPROBS})
 NUCLEUS_K = 1024  # top-p first looks for its nucleus among this many most likely tokens
 SAMPLING = ("temperature+top_p, one torch.Generator per request seeded from "
             "sha256(seed, sample_index); temperature 0 is greedy")
@@ -44,13 +42,6 @@ def sampling_seed(seed: int, sample_index: int) -> int:
     """The 63-bit sampling seed of one request, from its ``seed`` and ``sample_index`` only."""
     digest = hashlib.sha256(f"synthbench:{seed}:{sample_index}".encode()).digest()
     return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
 
 
 class SeededSampler(LogitsProcessor):
@@ -114,7 +105,7 @@ class LogitBias(LogitsProcessor):
         return scores + self.bias.to(scores.dtype)
 
 
-class TransformersProvider:
+class TransformersProvider(LocalProvider):
     """Serves one loaded causal LM and its tokenizer as a synthbench ``Provider``.
 
     The model is loaded once, when the provider is built (``embedded`` / ``from_pretrained``),
@@ -220,30 +211,13 @@ class TransformersProvider:
         return cls(f"hf/{name}", model, tokenizer, batch_size=batch_size, provenance=provenance)
 
     @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return CAPABILITIES
-
-    @property
     def model(self) -> Any:
         """The loaded transformers model (shared, e.g. by benchmarks)."""
         return self._model
 
     @property
-    def tokenizer(self) -> Any:
-        """The loaded tokenizer, left-padding, with a pad token."""
-        return self._tokenizer
-
-    @property
     def batch_size(self) -> int:
         return self._batch_size
-
-    def tokenize(self, text: str) -> list[int]:
-        """The model's own token ids of ``text`` (no special tokens), as ``logit_bias`` takes."""
-        return [int(i) for i in self._tokenizer.encode(text, add_special_tokens=False)]
 
     _scoring_prefix: tuple[list[int], Any] | None = None  # see score_continuations
 
@@ -251,9 +225,7 @@ class TransformersProvider:
                                      continuations: Sequence[str]) -> list[float]:
         """The reference for ``score_continuations``: each continuation (plus end-of-turn)
         scored by one full forward pass over the chat-templated prompt, nothing cached."""
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
-        prompt = list(self._tokenizer.apply_chat_template(
-            conversation, add_generation_prompt=True, return_dict=True)["input_ids"])
+        prompt = self.chat_ids(messages)
         scores = []
         for text in continuations:
             ids = [*self._tokenizer.encode(text, add_special_tokens=False),
@@ -274,8 +246,8 @@ class TransformersProvider:
         few-shot prompt that only changes its last message costs only that message; the cache
         is cropped back to that prefix after each call.
         """
-        full = self._chat_ids(messages, generation_prompt=True)
-        prefix = self._chat_ids(messages[:-1], generation_prompt=False) if len(messages) > 1 \
+        full = self.chat_ids(messages, generation_prompt=True)
+        prefix = self.chat_ids(messages[:-1], generation_prompt=False) if len(messages) > 1 \
             else []
         if full[:len(prefix)] != prefix:
             prefix = []
@@ -303,12 +275,6 @@ class TransformersProvider:
             self._scoring_prefix = None
             raise
         return scores
-
-    def _chat_ids(self, messages: Sequence[Message], generation_prompt: bool) -> list[int]:
-        conversation = [{"role": m.role, "content": m.content} for m in messages]
-        encoded = self._tokenizer.apply_chat_template(
-            conversation, add_generation_prompt=generation_prompt, return_dict=True)
-        return [int(i) for i in encoded["input_ids"]]
 
     def _row(self, ids: Sequence[int]) -> torch.Tensor:
         return torch.tensor([list(ids)], device=self._device)
@@ -348,7 +314,7 @@ class TransformersProvider:
         request keeps its own ``logit_bias`` inside a batch)."""
         vocab_size = self._vocab_size()
         for request in requests:
-            _check(request)
+            check_request(request)
             for token_id, value in request.logit_bias:
                 if not isinstance(token_id, int) or not 0 <= token_id < vocab_size:
                     raise SynthbenchError(
@@ -413,25 +379,6 @@ class TransformersProvider:
     def _vocab_size(self) -> int:
         """Width of the model's output logits (may exceed the tokenizer's vocabulary)."""
         return int(self._model.get_output_embeddings().weight.shape[0])
-
-
-def count_generated(tokens: Sequence[int], eos_ids: frozenset[int]) -> int:
-    """Generated tokens up to and including the first end-of-sequence token (padding after)."""
-    for position, token in enumerate(tokens):
-        if token in eos_ids:
-            return position + 1
-    return len(tokens)
-
-
-def _check(request: GenerationRequest) -> None:
-    if not request.messages:
-        raise SynthbenchError("a generation request needs at least one message")
-    if request.max_tokens < 1:
-        raise SynthbenchError(f"max_tokens must be at least 1, got {request.max_tokens}")
-    if request.temperature < 0:
-        raise SynthbenchError(f"temperature must be >= 0, got {request.temperature}")
-    if not 0.0 < request.top_p <= 1.0:
-        raise SynthbenchError(f"top_p must be in (0, 1], got {request.top_p}")
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> frozenset[int]:
