@@ -241,6 +241,15 @@ class TransformersProvider:
     def batch_size(self) -> int:
         return self._batch_size
 
+    @property
+    def price(self) -> Price:
+        """Zero: the model runs here, so a dry run costs it at $0 rather than unknown."""
+        return LOCAL_PRICE
+
+    @property
+    def batch(self) -> bool:
+        return False
+
     def tokenize(self, text: str) -> list[int]:
         """The model's own token ids of ``text`` (no special tokens), as ``logit_bias`` takes."""
         return [int(i) for i in self._tokenizer.encode(text, add_special_tokens=False)]
