@@ -200,7 +200,7 @@ def _provider_option(text: str) -> tuple[str, str]:
 
 def _run(args: argparse.Namespace) -> int:
     from synthbench.calls import CacheSettings
-    from synthbench.data import resolve_data_dir
+    from synthbench.data import require_data_source, resolve_data_dir
     from synthbench.leaderboard import BreakEvenKeys, break_even, break_even_table, summary_table
     from synthbench.run import CellOutcome, Runner, RunSettings, make_configs
     from synthbench.run.planning import estimate, estimate_table
@@ -236,7 +236,8 @@ def _run(args: argparse.Namespace) -> int:
                    for b in split_values(args.baseline)],
     )]
     settings = RunSettings(out=Path(args.out),
-                           data_dir=resolve_data_dir(args.data_dir, args.environ),
+                           data_dir=require_data_source(
+                               resolve_data_dir(args.data_dir, args.environ), args.environ),
                            n_eq=args.n_eq or args.n_eq_max is not None,
                            n_eq_max=args.n_eq_max, mix_real=tuple(mix_real),
                            progress=not args.no_progress,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,15 @@ def test_closed_pipe_ends_quietly() -> None:
     assert code in (0, 141), err
     assert "Traceback" not in err and "internal error" not in err and "BrokenPipe" not in err
 
+
+
+def test_offline_without_a_data_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """No hub and no --data-dir: one line naming --data-dir, before any task is loaded."""
+    monkeypatch.delenv("SYNTHBENCH_DATA_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = main(["run", "--model", "mock/a", "--task", "trec", "--n", "4",
+                 "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "--data-dir" in err
+    assert not (tmp_path / "out").exists()
