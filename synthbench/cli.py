@@ -1,4 +1,4 @@
-"""The ``synthbench`` command: run / list / leaderboard / validate / recheck / export.
+"""The ``synthbench`` command: run, list, leaderboard, validate, recheck, export, subjectivity.
 
 Thin: parses, calls, prints. Every user error is one line on stderr and a non-zero exit (2 for
 bad usage, 1 otherwise); ``SYNTHBENCH_DEBUG=1`` shows the traceback of an unexpected error.
@@ -12,8 +12,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
-
-from tabulate import tabulate
 
 from synthbench import defaults
 from synthbench.errors import SynthbenchError
@@ -48,11 +46,22 @@ def _plugin_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
                         "./synthbench_plugins/*.py")
 
 
+def _version() -> str:
+    """The installed distribution's version, else the package's own (a source checkout)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("synthbench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     _plugin_options(common)
     parser = _Parser(prog="synthbench", description=__doc__.splitlines()[0] if __doc__ else "")
     _plugin_options(parser, prefix="pre_")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", parents=[common], help="generate, train, test, measure, store")
@@ -208,7 +217,7 @@ def _provider_option(text: str) -> tuple[str, str]:
 
 def _run(args: argparse.Namespace) -> int:
     from synthbench.calls import CacheSettings
-    from synthbench.data import resolve_data_dir
+    from synthbench.data import require_data_source, resolve_data_dir
     from synthbench.leaderboard import BreakEvenKeys, break_even, break_even_table, summary_table
     from synthbench.run import CellOutcome, Runner, RunSettings, make_configs
     from synthbench.run.planning import estimate, estimate_table
@@ -244,7 +253,8 @@ def _run(args: argparse.Namespace) -> int:
                    for b in split_values(args.baseline)],
     )]
     settings = RunSettings(out=Path(args.out),
-                           data_dir=resolve_data_dir(args.data_dir, args.environ),
+                           data_dir=require_data_source(
+                               resolve_data_dir(args.data_dir, args.environ), args.environ),
                            n_eq=args.n_eq or args.n_eq_max is not None,
                            n_eq_max=args.n_eq_max, mix_real=tuple(mix_real),
                            progress=not args.no_progress,
@@ -331,6 +341,8 @@ def _list(args: argparse.Namespace) -> int:
         headers = ["plugin", "distribution", "version", "module", "status"]
         rows = [[p.name, p.distribution, p.version, p.module, p.error or "ok"]
                 for p in sorted(plugins.loaded, key=lambda p: p.name)]
+    from tabulate import tabulate
+
     print(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
     return 0
 
@@ -449,6 +461,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "subjectivity": _subjectivity, "models": _models}
     try:
         return commands[args.command](args)
+    except BrokenPipeError:
+        # The reader closed the pipe (``synthbench list tasks | head``): end quietly, and point
+        # stdout at nothing so the interpreter's final flush raises nothing either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except SynthbenchError as exc:
         print(f"synthbench: error: {exc}", file=sys.stderr)
         return 1

@@ -80,6 +80,19 @@ def resolve_data_dir(option: str | os.PathLike[str] | None,
     return path
 
 
+def require_data_source(data_dir: Path | None, environ: Mapping[str, str]) -> Path | None:
+    """``data_dir`` back, or a one-line error when there is none and the hub is switched off
+    (``HF_HUB_OFFLINE`` / ``HF_DATASETS_OFFLINE``): fail now rather than after the hub
+    client's retries."""
+    offline = [name for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+               if environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}]
+    if data_dir is None and offline:
+        raise SynthbenchError(f"{offline[0]} is set and no data folder is given: pass "
+                              f"--data-dir DIR (or set ${DATA_DIR_ENV}) to read the tasks "
+                              "offline")
+    return data_dir
+
+
 def load_task_data(task: Task, data_dir: Path | None) -> TaskData:
     """Load and validate both splits of ``task``: offline when ``data_dir`` is given, else hub."""
     _quiet_datasets()

@@ -15,6 +15,7 @@ The folder is laid out as a Hugging Face dataset repository, one config per cell
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import os
 import shutil
@@ -60,8 +61,10 @@ def select_cells(results: Path, names: Sequence[str] = ()) -> list[tuple[Path, d
     by_name = {folder.name: (folder, record) for folder, record in found}
     missing = [name for name in names if name not in by_name]
     if missing:
+        near = difflib.get_close_matches(missing[0], list(by_name), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise SynthbenchError(f"no finished cell {missing[0]!r} under {results} "
-                              f"({len(by_name)} cell(s) there)")
+                              f"({len(by_name)} cell(s) there){hint}")
     return [by_name[name] for name in dict.fromkeys(names)]
 
 

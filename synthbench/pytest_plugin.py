@@ -218,8 +218,12 @@ class CellStore:
             (outcome,) = runner.run([config])
         except SynthbenchError as exc:
             pytest.fail(f"synthbench: {exc}", pytrace=False)
+        # A cell this session generated stays "generated" when a later test asks for it again
+        # (by then it is in the store): the summary reports what the session did.
+        earlier = self.used.get((outcome.folder.name, values["classifier"]))
         cell = GateCell(outcome.folder.name, outcome.folder, outcome.record.to_json(),
-                        values["classifier"], generated=not stored)
+                        values["classifier"],
+                        generated=not stored or (earlier is not None and earlier.generated))
         self.used[(cell.name, cell.classifier)] = cell
         return cell
 

@@ -128,6 +128,10 @@ def test_whole_grid_export_and_bad_input(results: Path, tmp_path: Path,
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no finished cell 'nope'" in err
     assert not (tmp_path / "x").exists()
+    typo = PLAIN[:-1] + ("x" if PLAIN[-1] != "x" else "y")
+    assert main(["export", str(results), "--cell", typo, "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"did you mean {PLAIN}" in err
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")

@@ -196,3 +196,16 @@ def test_unknown_hf_model_fails_fast_offline() -> None:
         hf_provider("does-not-exist", CallContext())
     assert time.perf_counter() - start < 15
     assert "\n" not in str(err.value)
+
+
+def test_local_model_is_priced_at_zero_also_behind_the_cache(provider: TransformersProvider
+                                                             ) -> None:
+    """A dry run costs the free local model at $0, not 'unknown', cached or not."""
+    from synthbench.calls.backend import Priced
+    from synthbench.calls.cache import CachedProvider
+    from synthbench.types import Usage
+
+    cached = CachedProvider(provider, "embedded")
+    for priced in (provider, cached):
+        assert isinstance(priced, Priced) and priced.price is not None
+        assert priced.price.cost(Usage(1000, 1000), priced.batch) == 0.0

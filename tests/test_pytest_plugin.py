@@ -107,6 +107,29 @@ def test_missing_free_cell_is_generated_once_then_reused(pytester: pytest.Pytest
     assert (cell / "result.json").read_bytes() == stored
 
 
+def test_a_cell_generated_then_reused_in_one_session_is_reported_generated(
+        pytester: pytest.Pytester, shared_data: Path) -> None:
+    pytester.makeini("[pytest]\nsynthbench_results = store\n")
+    pytester.makepyfile(test_twice="""
+        import pytest
+
+        CELL = dict(task="trec", model="mock/echo", n=12, seed=4, classifier="tfidf_lr",
+                    oracle_size=60)
+
+        @pytest.mark.parametrize("synthbench_cell", [CELL], indirect=True)
+        def test_first(synthbench_cell):
+            assert synthbench_cell.generated
+
+        @pytest.mark.parametrize("synthbench_cell", [CELL], indirect=True)
+        def test_again(synthbench_cell):
+            assert synthbench_cell.record["n_synthetic"] == 12
+    """)
+    done = pytester.runpytest_subprocess(*_plugin_args(), f"--synthbench-data-dir={shared_data}")
+    done.assert_outcomes(passed=2)
+    done.stdout.fnmatch_lines(["trec__mock--echo__zero_shot__s4__* [[]generated[]] tfidf_lr: *"])
+    assert "[stored]" not in done.stdout.str()
+
+
 @pytest.fixture
 def server() -> Iterator[FakeLLMServer]:
     with FakeLLMServer(ServerConfig()) as running:

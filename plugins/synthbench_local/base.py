@@ -10,7 +10,9 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from synthbench import Capability, GenerationRequest, Message, SynthbenchError
+from synthbench import Capability, GenerationRequest, Message, Price, SynthbenchError
+
+LOCAL_PRICE = Price(0.0, 0.0, 0.0, "local model: no per-token price")  # runs on your machine
 
 CAPABILITIES = frozenset({Capability.SEED, Capability.MULTI_TURN, Capability.BATCH,
                           Capability.LOGIT_BIAS, Capability.TOKENIZE, Capability.LOGPROBS})
@@ -49,6 +51,15 @@ class LocalProvider:
     ``_tokenizer``."""
 
     _model_id: str
+
+    @property
+    def price(self) -> Price:
+        """Zero: the model runs here, so a dry run costs it at $0 rather than unknown."""
+        return LOCAL_PRICE
+
+    @property
+    def batch(self) -> bool:
+        return False
     _tokenizer: Any
 
     @property

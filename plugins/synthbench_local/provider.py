@@ -21,16 +21,19 @@ from synthbench import (
     Completion,
     GenerationRequest,
     Message,
-    Price,
     SynthbenchError,
     Usage,
 )
 from synthbench_local import embedded
-from synthbench_local.base import LocalProvider, available_cores, check_request, count_generated
+from synthbench_local.base import (
+    LOCAL_PRICE,
+    LocalProvider,
+    available_cores,
+    check_request,
+    count_generated,
+)
 from synthbench_local.embedded import one_line, quiet_progress
 from synthbench_local.models import OfflineModel, transformers_folder
-
-LOCAL_PRICE = Price(0.0, 0.0, 0.0, "local model: no per-token price")  # runs on your machine
 
 DEFAULT_BATCH_SIZE = 8
 NUCLEUS_K = 1024  # top-p first looks for its nucleus among this many most likely tokens

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthbench.calls.backend import Price, Priced
 from synthbench.errors import SynthbenchError
 from synthbench.generation import REQUESTS_PER_CALL
 from synthbench.types import CallSizeHint, Provider, Tokenizer
@@ -30,6 +31,16 @@ class ProviderWrapper:
         """The inner provider's call size (``CallSizeHint``), else the generators' default."""
         inner = self.inner
         return inner.requests_per_call if isinstance(inner, CallSizeHint) else REQUESTS_PER_CALL
+
+    @property
+    def price(self) -> Price | None:
+        """The inner provider's stated price (``Priced``), else unknown, so a cached or
+        stand-in provider is costed like the one it wraps."""
+        return self.inner.price if isinstance(self.inner, Priced) else None
+
+    @property
+    def batch(self) -> bool:
+        return isinstance(self.inner, Priced) and self.inner.batch
 
     def describe(self) -> dict[str, Any]:
         return self.inner.describe()
