@@ -253,8 +253,7 @@ def _run(args: argparse.Namespace) -> int:
                    for b in split_values(args.baseline)],
     )]
     settings = RunSettings(out=Path(args.out),
-                           data_dir=require_data_source(
-                               resolve_data_dir(args.data_dir, args.environ), args.environ),
+                           data_dir=resolve_data_dir(args.data_dir, args.environ),
                            n_eq=args.n_eq or args.n_eq_max is not None,
                            n_eq_max=args.n_eq_max, mix_real=tuple(mix_real),
                            progress=not args.no_progress,
@@ -263,8 +262,9 @@ def _run(args: argparse.Namespace) -> int:
                            provider_options=dict(map(_provider_option,
                                                      args.provider_options)))
     with Runner(plugins, settings, log=_note) as runner:
+        runner.validate(configs)  # a wrong id is named before the data source is checked
+        require_data_source(settings.data_dir, args.environ)
         if args.dry_run:
-            runner.validate(configs)
             print(estimate_table(estimate(runner.ws, configs)))
             print("\ndry run: nothing was called; output tokens and dollars are upper bounds "
                   "(max_tokens per request) for generation, interventions that call the model "

@@ -53,7 +53,7 @@ def test_offline_without_a_data_folder_is_one_line(tmp_path: Path, monkeypatch: 
     """No hub and no --data-dir: one line naming --data-dir, before any task is loaded."""
     monkeypatch.delenv("SYNTHBENCH_DATA_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code = main(["run", "--model", "mock/a", "--task", "trec", "--n", "4",
+    code = main(["run", "--model", "mock/a", "--task", "trec", "--n", "12",
                  "--out", str(tmp_path / "out"), "--no-progress"])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "--data-dir" in err

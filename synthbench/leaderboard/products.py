@@ -99,11 +99,12 @@ def rebuild(results: Path, out: Path, data_dir: Path | None = None,
     kill leaves the old set or (after ``recover``) the new one. ``keys``: what the plugins
     declare for the break-even (default: the installed plugins'). ``force``: replace a
     leaderboard built from another results folder."""
-    out.mkdir(parents=True, exist_ok=True)
-    recover(out)
-    check_source(out, results, force)
+    if out.is_dir():
+        recover(out)
+        check_source(out, results, force)
     keys = keys if keys is not None else BreakEvenKeys.of(load_plugins())
-    cells = [(path.parent, record) for path, record in iter_results(results)]
+    cells = [(path.parent, record) for path, record in iter_results(results)]  # may refuse
+    out.mkdir(parents=True, exist_ok=True)
     measured = measured_subjectivity(results, [record.config.task for _, record in cells])
     board = finite(build([record for _, record in cells], keys, measured))
     staging = out / f".staging-{uuid.uuid4().hex[:12]}"
