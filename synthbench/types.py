@@ -355,14 +355,10 @@ class GeneratorSpec:
 
 @dataclass(frozen=True)
 class ClassifierSpec:
-    """A downstream classifier: ``factory(random_state)`` returns an unfitted sklearn estimator.
-
-    The estimator follows scikit-learn conventions (``fit(texts, labels)``, ``predict``,
-    ``classes_``, ``get_params``) so the runner can ``clone`` a fresh one per fit.
-    ``recomputable``: whether ``factory(seed)`` fitted on the same texts gives the same scores on
-    a CPU in seconds, so ``synthbench validate`` can refit it to check a submitted cell; a
-    stochastic, GPU or paid classifier says ``False`` and its scores show as "not recomputed".
-    """
+    """A downstream classifier: ``factory(random_state)`` returns an unfitted scikit-learn
+    style estimator (``fit``, ``predict``, ``classes_``, ``get_params``), cloned per fit.
+    ``recomputable``: refitting it on the same texts gives the same scores on a CPU in seconds,
+    so ``synthbench validate`` re-checks it (stochastic, GPU or paid ones say ``False``)."""
 
     id: str
     factory: Callable[[int], Any]
