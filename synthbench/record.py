@@ -104,21 +104,31 @@ class ClassifierResult:
     mixed: Mapping[str, Mapping[str, Any]] | None = None  # K -> synthetic + K real vs K real
     agreement: Mapping[str, Any] | None = None  # accuracy against annotator agreement (γ)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    chance_macro_f1: float | None = None  # expected macro-F1 of a text-blind prior draw
+    ceiling: Mapping[str, Any] | None = None  # {macro_f1, n_train, ...} on the whole train split
+    gap_closed: float | None = None  # (synthetic F1 - chance) / (ceiling F1 - chance)
+
+    FIELDS = ("synthetic", "real", "utility", "n_eq", "mixed", "agreement", "chance_macro_f1",
+              "ceiling", "gap_closed")
 
     def to_json(self) -> dict[str, Any]:
+        headroom = ({} if self.ceiling is None else
+                    {"chance_macro_f1": self.chance_macro_f1, "ceiling": dict(self.ceiling),
+                     "gap_closed": self.gap_closed})
         return {**self.extra, "synthetic": self.synthetic.to_json(),
                 "real": self.real.to_json(), "utility": self.utility,
                 **({} if self.n_eq is None else {"n_eq": dict(self.n_eq)}),
                 **({} if self.mixed is None else {"mixed": {k: dict(v) for k, v in
                                                             sorted(self.mixed.items())}}),
-                **({} if self.agreement is None else {"agreement": dict(self.agreement)})}
+                **({} if self.agreement is None else {"agreement": dict(self.agreement)}),
+                **headroom}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ClassifierResult:
         return cls(FitScores.from_json(data["synthetic"]), FitScores.from_json(data["real"]),
                    data.get("utility"), data.get("n_eq"), data.get("mixed"),
-                   data.get("agreement"),
-                   _split(data, ("synthetic", "real", "utility", "n_eq", "mixed", "agreement")))
+                   data.get("agreement"), _split(data, cls.FIELDS),
+                   data.get("chance_macro_f1"), data.get("ceiling"), data.get("gap_closed"))
 
 
 @dataclass(frozen=True)

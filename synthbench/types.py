@@ -3,10 +3,8 @@ implement; with ``hookspecs.py`` it is all a plugin author needs to read.
 
 Everything here is a frozen value, so a later stage can never change what an earlier one
 produced. Optional protocols (``Tokenizer``, ``Closeable``, ``ContinuationScorer``,
-``CallSizeHint``, ``RequestCounter``) name what a caller may ask beyond the main protocol, and
-callers check them with ``isinstance``. The stored record is ``record.py``; API backends and
-prices (``Priced``) are ``calls/backend.py``.
-"""
+``CallSizeHint``, ``RequestCounter``) name what a caller may ask beyond the main protocol (an
+``isinstance`` check). The stored record is ``record.py``; API backends ``calls/backend.py``."""
 
 from __future__ import annotations
 
@@ -358,12 +356,14 @@ class ClassifierSpec:
     """A downstream classifier: ``factory(random_state)`` returns an unfitted scikit-learn
     style estimator (``fit``, ``predict``, ``classes_``, ``get_params``), cloned per fit.
     ``recomputable``: refitting it on the same texts gives the same scores on a CPU in seconds,
-    so ``synthbench validate`` re-checks it (stochastic, GPU or paid ones say ``False``)."""
+    so ``synthbench validate`` re-checks it (stochastic, GPU or paid ones say ``False``).
+    ``ceiling_cap``: the most real examples its ceiling fit takes (a slow fit states less)."""
 
     id: str
     factory: Callable[[int], Any]
     description: str = ""
     recomputable: bool = True
+    ceiling_cap: int = 10_000
 
 
 @dataclass(frozen=True)

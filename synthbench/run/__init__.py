@@ -7,6 +7,7 @@
 - ``planning``  rehearsing cells: the dry-run estimate and the requests batch mode sends
 - ``grid``      configs from the command line's lists; one factory for any component
 - ``runner``    ``Runner``: orders the stages, reuses and extends what is stored
+- ``headroom``  a classifier's chance level and real ceiling, and the gap a cell closes
 """
 
 from synthbench.run.grid import make_configs

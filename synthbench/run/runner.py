@@ -29,6 +29,7 @@ from synthbench.run.grid import full_params
 from synthbench.run.workspace import Located, RunSettings, Workspace
 from synthbench.store import (
     RESULT,
+    cell_dir,
     check_writable,
     claim,
     config_hash,
@@ -183,6 +184,28 @@ class Runner:
         """Run one cell, or return ``None`` at once when another process holds its claim."""
         return self._claimed(self.ws.locate(config), wait=False)
 
+    def extend_stored(self, cells: Sequence[tuple[Path, CellRecord]],
+                      on_cell: Callable[[CellOutcome], None] = lambda outcome: None
+                      ) -> list[CellOutcome]:
+        """Finished cells (their folders and records) given what this version measures and
+        they lack, and re-scored where their task's test split changed. Each is found from its
+        own record, not located again, so the engine options of the run that made it do not
+        matter; nothing is generated (a cell whose texts are missing is an error)."""
+        outcomes = []
+        for folder, record in cells:
+            config, key = record.config, record.generation_key
+            self.validate([config])
+            texts = cell_dir(self.ws.settings.out, replace(config, interventions=(),
+                                                           oracle=None), key)
+            if not stages.generation_stored(texts, key):
+                raise SynthbenchError(f"{folder.name}: its generated texts are not in "
+                                      f"{texts}; extend never generates")
+            outcome = self._claimed(Located(config, folder, key, texts), wait=True)
+            assert outcome is not None
+            outcomes.append(outcome)
+            on_cell(outcome)
+        return outcomes
+
     def _claimed(self, cell: Located, wait: bool) -> CellOutcome | None:
         """A finished cell is read back without a claim (a read-only store works); any other
         is run under its claim, or skipped (``None``) when busy and not ``wait``."""
@@ -200,12 +223,19 @@ class Runner:
                 if b not in done or dict(done[b].params) != dict(p)]
 
     def _finished(self, config: CellConfig, stored: CellRecord | None) -> bool:
-        """Whether the stored cell already holds everything ``config`` asks for."""
+        """Whether the stored cell already holds everything ``config`` asks for, scored on the
+        task's test split as it is now."""
         return not (stored is None or not self._same_oracle(config, stored)
+                    or self._test_changed(stored)
                     or not set(config.classifiers) <= set(stored.classifiers)
                     or self._fresh_baselines(config, stored)
                     or any(map(partial(stages.incomplete, self.ws),
                                stored.classifiers.values())))
+
+    def _test_changed(self, stored: CellRecord) -> bool:
+        """Whether the cell was scored on another test split than its task's now (e.g. before
+        test rows that also occur in train were left out): its scores are then redone."""
+        return stored.n_test != len(self.ws.task_data(self.ws.task(stored.config.task)).test)
 
     @staticmethod
     def _same_oracle(config: CellConfig, stored: CellRecord) -> bool:
@@ -216,7 +246,8 @@ class Runner:
         """Generate (or reuse the texts), then evaluate what is missing and store the result.
 
         A stored result is extended, never discarded: classifiers already scored keep their
-        scores, and the data metrics are recomputed only when the oracle size changed.
+        scores, and the data metrics are recomputed only when the oracle size changed; a cell
+        scored on a test split that has since changed is re-scored whole (texts kept).
         """
         config, folder, key = cell.config, cell.folder, cell.key
         stored = load_result(folder, key)  # read again: another process may have finished it
@@ -225,7 +256,8 @@ class Runner:
             return CellOutcome(folder, stored, reused=True)
         ws = self.ws
         wanted = sorted(set(config.classifiers))
-        same_oracle = stored is not None and self._same_oracle(config, stored)
+        rescore = stored is not None and self._test_changed(stored)
+        same_oracle = stored is not None and self._same_oracle(config, stored) and not rescore
         if config.interventions and not same_oracle:
             stored = None  # curated texts (e.g. relabelled by the oracle) depend on the oracle
         done = dict(stored.baselines) if stored is not None else {}
@@ -239,7 +271,9 @@ class Runner:
         real = stages.real_sample(task, data, config)
         done.update({b: stages.run_baseline(ws, config, b, p) for b, p in fresh})
         scored = {c: stages.extend(ws, c, config, r, curated.examples)
-                  for c, r in (stored.classifiers.items() if stored is not None else ())}
+                  for c, r in (stored.classifiers.items() if stored is not None and not rescore
+                               else ())}
+        wanted = sorted(set(wanted) | (set(stored.classifiers) if stored is not None else set()))
         for classifier in wanted:
             if classifier not in scored:
                 scored[classifier] = stages.score(ws, classifier, config, curated.examples, real)
@@ -260,9 +294,25 @@ class Runner:
             data={"source": data.source, "fingerprint": data.fingerprint,
                   "reports": {s: dataclasses.asdict(r) for s, r in data.reports.items()}},
             provenance=ws.provenance(),
-            timings={"generation_s": round(generated_at - started, 3),
-                     "evaluation_s": round(time.perf_counter() - generated_at, 3)},
+            timings=self._timings(stored, generated_at - started,
+                                  time.perf_counter() - generated_at),
             curation=curated.record, baselines=done)
         write_json(folder / RESULT, record.to_json())
         return CellOutcome(folder, record, reused=False)
 
+    @staticmethod
+    def _timings(stored: CellRecord | None, generation: float, evaluation: float
+                 ) -> dict[str, float]:
+        """A new cell's generation and evaluation seconds; an extended one keeps the times of
+        the run that made it and adds what extending took."""
+        if stored is None:
+            return {"generation_s": round(generation, 3), "evaluation_s": round(evaluation, 3)}
+        return {**stored.timings, "extension_s": round(generation + evaluation, 3)}
+
+
+def stored_settings(record: CellRecord) -> tuple[int | None, tuple[int, ...]]:
+    """What a stored cell measured beyond the defaults, as the ``n_eq_max`` (None: no N_eq) and
+    ``mix_real`` settings that measure it again when the cell is re-scored."""
+    n_max = {int(r.n_eq["n_max"]) for r in record.classifiers.values() if r.n_eq}
+    mixes = {int(k) for r in record.classifiers.values() for k in (r.mixed or {})}
+    return (max(n_max) if n_max else None), tuple(sorted(mixes))

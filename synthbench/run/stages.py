@@ -40,6 +40,7 @@ from synthbench.record import (
 )
 from synthbench.run.fitting import fit_and_score, learning_curve
 from synthbench.run.grid import make_component
+from synthbench.run.headroom import with_headroom
 from synthbench.run.mixing import mix_real, score_mixed
 from synthbench.run.workspace import Workspace
 from synthbench.store import (
@@ -218,18 +219,22 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
 
 
 def incomplete(ws: Workspace, result: ClassifierResult) -> bool:
-    """Whether this run measures something ``result`` lacks: N_eq, or a K of ``--mix-real``."""
+    """Whether this run measures something ``result`` lacks: its chance and ceiling (always),
+    N_eq, or a K of ``--mix-real``."""
     wants_n_eq = ws.settings.n_eq and result.synthetic.macro_f1 is not None
-    return (wants_n_eq and result.n_eq is None) or any(
-        str(k) not in (result.mixed or {}) for k in ws.settings.mix_real)
+    return (result.ceiling is None or (wants_n_eq and result.n_eq is None) or any(
+        str(k) not in (result.mixed or {}) for k in ws.settings.mix_real))
 
 
 def extend(ws: Workspace, classifier: str, config: CellConfig, result: ClassifierResult,
            synthetic: Sequence[Example]) -> ClassifierResult:
-    """``result`` with what this run measures and it lacks: the real-data-equivalent size on
-    the classifier's real learning curve, and synthetic + K real against K real alone."""
+    """``result`` with what this run measures and it lacks: chance, ceiling and gap closed, the
+    real-data-equivalent size on the classifier's real learning curve, and synthetic + K real
+    against K real alone."""
     if not incomplete(ws, result):
         return result
+    if result.ceiling is None:
+        result = with_headroom(ws, classifier, config, result)
     f1 = result.synthetic.macro_f1
     if ws.settings.n_eq and f1 is not None and result.n_eq is None:
         curve, name = real_curve(ws, classifier, config)

@@ -38,10 +38,11 @@ class RunSettings:
     caps the dollars of the whole run. ``n_eq`` measures each classifier's real-data-equivalent
     size on a real learning curve up to ``n_eq_max`` examples (default: the train split);
     ``mix_real`` lists K: each classifier is also fitted on the synthetic texts plus K real
-    examples, and on the K alone. ``environ`` is the environment snapshot that per-model send
-    settings (rate limits, retries) come from; ``provider_options`` are ``-P KEY=VALUE``
-    settings such as the local engine, which reach the generation key through the provider's
-    declared identity.
+    examples, and on the K alone. ``ceiling_cap`` bounds the real ceiling fit below each
+    classifier's own cap (the ceiling records the size it used). ``environ`` is the
+    environment snapshot that per-model send settings (rate limits, retries) come from;
+    ``provider_options`` are ``-P KEY=VALUE`` settings such as the local engine, which reach
+    the generation key through the provider's declared identity.
     """
 
     out: Path
@@ -49,6 +50,7 @@ class RunSettings:
     n_eq: bool = False
     n_eq_max: int | None = None
     mix_real: tuple[int, ...] = ()
+    ceiling_cap: int | None = None
     leakage_threshold: float = 0.95
     progress: bool = True
     max_cost: float | None = None
