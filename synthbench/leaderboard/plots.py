@@ -1,14 +1,13 @@
-"""Leaderboard plots from the board dict: utility against subjectivity, and utility by generator.
+"""Leaderboard plots from the board dict: the headline figure against subjectivity, and the
+same figure per task by generator. The figure is gap closed (utility for boards from before it).
 
 Per downstream classifier, two figures, each as PNG and SVG:
 
-- ``utility_vs_subjectivity_<classifier>``: one panel for declared and one for measured task
-  subjectivity; a series per (model, generator) with a point per task, its seed interval
-  (the row's per-task ``ci``) and Spearman's rho in the legend. Only rows on enough tasks
-  for a rho (``MIN_TASKS``) are drawn when the board has any, so a correlation plot is not
-  buried under two-task comparisons (those are in the bar figure). Until a task carries a
-  ``measured_subjectivity`` value, the measured panel says so.
-- ``utility_by_generator_<classifier>``: per task (objective to subjective), a bar per
+- ``gap_vs_subjectivity_<classifier>``: one panel per generator, a series per model with a
+  point per task (named on the axis, objective to subjective), its seed interval and the
+  row's Spearman rho with its interval in the legend; the strong rows only (10 tasks with 2
+  seeds each) when there are any, so the headline is not buried under small comparisons.
+- ``gap_by_generator_<classifier>``: per task (objective to subjective), a bar per
   (model, generator) that has the task.
 
 matplotlib runs without pyplot on the Agg/SVG canvases, inside an ``rc_context`` that fixes
@@ -30,7 +29,6 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from scipy import stats
 
 from synthbench.store import atomic_write_text
 
@@ -49,9 +47,10 @@ PNG_METADATA: dict[str, str | None] = {"Software": None}
 SVG_METADATA: dict[str, str | None] = {"Date": None, "Creator": None, "Format": None,
                                        "Type": None}
 MARKERS = "os^Dv<>PXph*"
-NOT_MEASURED = "not measured yet:\nno task carries a measured_subjectivity value"
 MIN_TASKS = 3
-"""Tasks a row needs for Spearman's rho, and for a place in the scatter when others have it."""
+"""Tasks a row needs for a place in the scatter when no row is strong."""
+STRONG_TASKS, STRONG_SEEDS = 10, 2
+SCATTER, BARS = "gap_vs_subjectivity", "gap_by_generator"
 
 
 def plot_stem(kind: str, classifier: str) -> str:
@@ -82,58 +81,60 @@ def _hatch(index: int) -> str:
     return HATCHES[(index // 20) % len(HATCHES)]
 
 
-def _rho(row: Mapping[str, Any], values: Mapping[str, float], stored: str) -> float | None:
-    """The row's stored rho if the board has it, else Spearman over its tasks' mean utility
-    (3 tasks or more with distinct values)."""
-    if row.get(stored) is not None:
-        return float(row[stored])
-    tasks = [t for t in sorted(row["per_task"]) if t in values
-             and row["per_task"][t].get("utility") is not None]
-    x = [values[t] for t in tasks]
-    y = [float(row["per_task"][t]["utility"]) for t in tasks]
-    if len(tasks) < MIN_TASKS or len(set(x)) < 2 or len(set(y)) < 2:
-        return None
-    return float(stats.spearmanr(x, y).statistic)
+def measure(board: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(per-task figure, its interval, axis label): gap closed where the board has it, else
+    the same-N utility of records from before the headline measure."""
+    if any(c.get("gap_closed") is not None for r in board["rows"] for c in r["per_task"].values()):
+        return "gap_closed", "gap_ci", "gap closed (0 = chance, 1 = real ceiling)"
+    return "utility", "ci", "utility (synthetic F1 / real F1)"
 
 
-def _tasks(row: Mapping[str, Any], values: Mapping[str, float]) -> list[str]:
-    """The row's tasks that have a utility and a subjectivity value, in subjectivity order."""
+def _tasks(row: Mapping[str, Any], values: Mapping[str, float], key: str) -> list[str]:
+    """The row's tasks that have the figure and a subjectivity value, in subjectivity order."""
     return sorted((t for t in row["per_task"] if t in values
-                   and row["per_task"][t].get("utility") is not None),
+                   and row["per_task"][t].get(key) is not None),
                   key=lambda t: (values[t], t))
 
 
-def _rho_tag(row: Mapping[str, Any], declared: Mapping[str, float],
-             measured: Mapping[str, float]) -> str:
-    """The legend's rho: declared, and measured when tasks carry measured values."""
-    rhos = [_rho(row, declared, "spearman_rho")]
-    if measured:
-        rhos.append(_rho(row, measured, "measured_spearman_rho"))
-    if all(r is None for r in rhos):
-        count = len(_tasks(row, declared))
-        return f"ρ n/a: {count} task{'' if count == 1 else 's'}"
-    shown = ["n/a" if r is None else f"{r:.2f}" for r in rhos]
-    return f"ρ = {shown[0]}" if not measured else \
-        f"ρ = {shown[0]} declared, {shown[1]} measured"
+def strong(row: Mapping[str, Any], key: str) -> bool:
+    """A row on ``STRONG_TASKS`` tasks with ``STRONG_SEEDS`` seeds each: the headline rows."""
+    return sum(1 for c in row["per_task"].values()
+               if c.get(key) is not None and c.get("seeds", 0) >= STRONG_SEEDS) >= STRONG_TASKS
+
+
+def _rho_tag(row: Mapping[str, Any], key: str) -> str:
+    """The legend's rho with its interval, where the row has one."""
+    rho = row.get("spearman_rho") if key == "gap_closed" else row.get("utility_spearman_rho")
+    ci = row.get("spearman_ci") if key == "gap_closed" else row.get("utility_spearman_ci")
+    if rho is None:
+        return "ρ n/a"
+    return f"ρ = {rho:+.2f}" + ("" if not ci else f" [{ci[0]:+.2f}, {ci[1]:+.2f}]")
+
+
+def model_name(model: str, models: Mapping[str, str]) -> str:
+    """``local`` -> ``local = SmolLM2-135M-Instruct`` (the served model, without its org and
+    packaging notes)."""
+    served = models.get(model, "")
+    short = served.split(" (")[0].split("/")[-1]
+    return f"{model} = {short}" if short and short != model else model
 
 
 def _scatter_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], values: Mapping[str, float],
-                   labels: Sequence[str | None], title: str) -> None:
+                   labels: Sequence[str], title: str, key: str, ci_key: str) -> None:
     ax.set_title(title, loc="left", fontsize=9.5)
-    ax.set_xlabel("task subjectivity (0 = most objective)")
-    ax.set_ylabel("utility (synthetic F1 / real F1)")
     ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
+    ax.axhline(0.0, color="0.6", linewidth=0.8, linestyle="-")
     spread = 0.012
     for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
-        tasks = _tasks(row, values)
+        tasks = _tasks(row, values, key)
         if not tasks:
             continue
         dodge = (index - (len(rows) - 1) / 2) * spread / max(1, len(rows) / 8)
         x = np.array([values[t] for t in tasks]) + dodge
-        y = np.array([row["per_task"][t]["utility"] for t in tasks], dtype=float)
-        low = np.array([y[i] - (row["per_task"][t]["ci"] or [y[i], y[i]])[0]
+        y = np.array([row["per_task"][t][key] for t in tasks], dtype=float)
+        low = np.array([y[i] - (row["per_task"][t].get(ci_key) or [y[i], y[i]])[0]
                         for i, t in enumerate(tasks)])
-        high = np.array([(row["per_task"][t]["ci"] or [y[i], y[i]])[1] - y[i]
+        high = np.array([(row["per_task"][t].get(ci_key) or [y[i], y[i]])[1] - y[i]
                          for i, t in enumerate(tasks)])
         colour = _colour(index)
         ax.plot(x, y, color=colour, linestyle="none", alpha=0.85,
@@ -141,60 +142,55 @@ def _scatter_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], values: Mapping[
         if np.any(low > 0) or np.any(high > 0):
             ax.errorbar(x, y, yerr=[low, high], fmt="none", ecolor=colour, elinewidth=0.9,
                         capsize=2)
-
-
-def _not_measured(ax: Axes) -> None:
-    ax.set_title("measured subjectivity", loc="left", fontsize=9.5)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for side in ("left", "bottom"):
-        ax.spines[side].set_visible(False)
-    ax.text(0.5, 0.5, NOT_MEASURED, ha="center", va="center", transform=ax.transAxes,
-            fontsize=10, color="0.35")
-
-
-def _legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], top: float) -> None:
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.06, top), ncol=2,
-               frameon=False, fontsize=7.5, handlelength=1.6, columnspacing=1.5)
+    shown = sorted({t for row in rows for t in _tasks(row, values, key)},
+                   key=lambda t: (values[t], t))
+    at: dict[float, list[str]] = {}
+    for task in shown:
+        at.setdefault(values[task], []).append(task)
+    ax.set_xticks(list(at), ["\n".join(names) for names in at.values()], rotation=90,
+                  fontsize=7)
+    ax.set_xlabel("declared task subjectivity (objective → subjective)")
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.42), frameon=False, fontsize=7.5,
+              handlelength=1.6)
 
 
 def scatter_figure(board: Mapping[str, Any], classifier: str) -> Figure:
-    """Utility against declared and measured subjectivity, one series per (model, generator)
-    on ``MIN_TASKS`` tasks or more (every series when none is)."""
+    """The headline: gap closed against declared subjectivity, one panel per generator, a
+    series per model, tasks named on the axis. Only the strong rows (``STRONG_TASKS`` tasks
+    with ``STRONG_SEEDS`` seeds) are drawn when there are any, else rows on ``MIN_TASKS``
+    tasks, else every row; the rest are in the bar figure."""
+    key, ci_key, ylabel = measure(board)
     declared = {t["id"]: float(t["declared_subjectivity"]) for t in board["tasks"]}
     every = _series(board, classifier)
-    rows = [r for r in every if len(_tasks(r, declared)) >= MIN_TASKS] or every
-    several_n = len({r["n"] for r in board["rows"]}) > 1
-    measured = {t["id"]: float(t["measured_subjectivity"]) for t in board["tasks"]
-                if t.get("measured_subjectivity") is not None}
-    legend_rows = (len(rows) + 1) // 2
-    height_axes, height_legend = 3.6, 0.5 + 0.16 * legend_rows
-    height = height_axes + height_legend
-    fig = Figure(figsize=(11.0, height))
-    frac = height_axes / height
-    fig.subplots_adjust(left=0.06, right=0.98, top=1 - 0.5 / height,  # title: 0.5 in
-                        bottom=1 - frac + 0.1 * frac, wspace=0.18)
-    fig.suptitle(f"Utility against task subjectivity — downstream classifier {classifier}",
-                 x=0.06, ha="left", fontsize=11)
+    rows = ([r for r in every if strong(r, key)]
+            or [r for r in every if len(_tasks(r, declared, key)) >= MIN_TASKS] or every)
+    several_n = len({r["n"] for r in rows}) > 1
+    models = board.get("models", {})
+    generators = sorted({r["generator"] for r in rows}) or [""]
+    per_panel = max((sum(1 for r in rows if r["generator"] == g) for g in generators),
+                    default=1)
+    height = 4.9 + 0.17 * per_panel
+    fig = Figure(figsize=(max(5.6 * len(generators), 7.0), height))
+    fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.55 / height,
+                        bottom=(2.1 + 0.17 * per_panel) / height, wspace=0.12)
+    fig.suptitle(f"{ylabel.capitalize()} against task subjectivity — classifier {classifier}",
+                 x=0.07, ha="left", fontsize=11)
     if left_out := len(every) - len(rows):
-        fig.text(0.06, 0.01, f"{left_out} row(s) on fewer than {MIN_TASKS} tasks are not "
-                 "drawn here: see the figure of utility per task by generator.",
-                 fontsize=7.5, color="0.35")
-    left, right = fig.subplots(1, 2)
-    labels = [f"{series_label(row, several_n)} ({_rho_tag(row, declared, measured)})"
-              for row in rows]
-    _scatter_panel(left, rows, declared, labels, "declared subjectivity")
-    if measured:
-        _scatter_panel(right, rows, measured, [None] * len(rows), "measured subjectivity")
-    else:
-        _not_measured(right)
-    handles, labels = left.get_legend_handles_labels()
-    _legend(fig, handles, labels, 1 - frac - 0.01)
+        fig.text(0.07, 0.01, f"{left_out} other row(s) (fewer tasks or seeds) are in the "
+                 "figure per task by generator.", fontsize=7.5, color="0.35")
+    axes = fig.subplots(1, len(generators), sharey=True, squeeze=False)[0]
+    for ax, generator in zip(axes, generators, strict=True):
+        panel = [r for r in rows if r["generator"] == generator]
+        labels = [model_name(r["model"], models) + (f" · N={r['n']}" if several_n else "")
+                  + f" ({_rho_tag(r, key)})" for r in panel]
+        _scatter_panel(ax, panel, declared, labels, generator, key, ci_key)
+    axes[0].set_ylabel(ylabel)
     return fig
 
 
 def bar_figure(board: Mapping[str, Any], classifier: str) -> Figure:
-    """Per task, objective to subjective, a bar of utility per (model, generator)."""
+    """Per task, objective to subjective, a bar of gap closed per (model, generator)."""
+    key, ci_key, ylabel = measure(board)
     rows = _series(board, classifier)
     several_n = len({r["n"] for r in board["rows"]}) > 1
     tasks = [t["id"] for t in board["tasks"]]
@@ -205,22 +201,22 @@ def bar_figure(board: Mapping[str, Any], classifier: str) -> Figure:
     frac = height_axes / (height_axes + height_legend)
     fig.subplots_adjust(left=0.06, right=0.99, top=0.93 - 0.02 * (1 - frac),
                         bottom=1 - frac + 0.24 * frac)
-    fig.suptitle(f"Utility per task by generator — downstream classifier {classifier}",
+    fig.suptitle(f"{ylabel.capitalize()} per task by generator — classifier {classifier}",
                  x=0.06, ha="left", fontsize=11)
     ax = fig.subplots()
-    ax.set_ylabel("utility (synthetic F1 / real F1)")
+    ax.set_ylabel(ylabel)
     ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
     position, centres, seen = 0.0, [], set()
     for task in tasks:
         present = [(i, r) for i, r in enumerate(rows) if task in r["per_task"]
-                   and r["per_task"][task].get("utility") is not None]
+                   and r["per_task"][task].get(key) is not None]
         start = position
         for index, row in present:
             cell = row["per_task"][task]
-            ci = cell["ci"]
-            err = None if not ci else [[cell["utility"] - ci[0]], [ci[1] - cell["utility"]]]
+            ci = cell.get(ci_key)
+            err = None if not ci else [[cell[key] - ci[0]], [ci[1] - cell[key]]]
             name = series_label(row, several_n)
-            ax.bar(position, cell["utility"], width=0.9, color=_colour(index), yerr=err,
+            ax.bar(position, cell[key], width=0.9, color=_colour(index), yerr=err,
                    hatch=_hatch(index), edgecolor="white", linewidth=0,
                    capsize=1.5, error_kw={"elinewidth": 0.8},
                    label=None if name in seen else name)
@@ -233,6 +229,11 @@ def bar_figure(board: Mapping[str, Any], classifier: str) -> Figure:
     handles, labels = ax.get_legend_handles_labels()
     _legend(fig, handles, labels, 1 - frac - 0.01)
     return fig
+
+
+def _legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], top: float) -> None:
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.06, top), ncol=2,
+               frameon=False, fontsize=7.5, handlelength=1.6, columnspacing=1.5)
 
 
 def _save(fig: Figure, out: Path, stem: str) -> list[Path]:
@@ -273,7 +274,6 @@ def write_plots(board: Mapping[str, Any], out: Path) -> list[Path]:
     written: list[Path] = []
     with matplotlib.rc_context(RC):
         for classifier in classifiers(board):
-            for kind, make in (("utility_vs_subjectivity", scatter_figure),
-                               ("utility_by_generator", bar_figure)):
+            for kind, make in ((SCATTER, scatter_figure), (BARS, bar_figure)):
                 written += _save(make(board, classifier), out, plot_stem(kind, classifier))
     return written

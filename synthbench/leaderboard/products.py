@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from synthbench.errors import SynthbenchError
+from synthbench.leaderboard.findings import findings
 from synthbench.leaderboard.page import build_page, real_texts
 from synthbench.leaderboard.plots import write_plots
 from synthbench.leaderboard.tables import BreakEvenKeys, build
@@ -106,7 +107,9 @@ def rebuild(results: Path, out: Path, data_dir: Path | None = None,
     cells = [(path.parent, record) for path, record in iter_results(results)]  # may refuse
     out.mkdir(parents=True, exist_ok=True)
     measured = measured_subjectivity(results, [record.config.task for _, record in cells])
-    board = finite(build([record for _, record in cells], keys, measured))
+    records = [record for _, record in cells]
+    board = build(records, keys, measured)
+    board = finite({**board, "findings": findings(board, records)})
     staging = out / f".staging-{uuid.uuid4().hex[:12]}"
     atomic_write_text(staging / JSON, json.dumps(board, indent=2, sort_keys=True,
                                                  allow_nan=False) + "\n")
@@ -116,7 +119,7 @@ def rebuild(results: Path, out: Path, data_dir: Path | None = None,
     atomic_write_text(staging / SOURCE, os.path.relpath(results.resolve(), out.resolve()) + "\n")
     files = sorted(str(p.relative_to(staging)) for p in (staging / JSON, staging / MARKDOWN,
                                                           staging / SOURCE, *written))
-    stale = sorted(str(p.relative_to(out)) for p in (out / PLOTS).glob("utility_*")
+    stale = sorted(str(p.relative_to(out)) for p in (out / PLOTS).glob("*")
                    if p.suffix in (".png", ".svg") and str(p.relative_to(out)) not in files)
     atomic_write_text(out / SWAP, json.dumps({"staging": staging.name, "files": files,
                                               "remove": stale}, sort_keys=True))

@@ -1,10 +1,11 @@
 """Stored cell records -> the leaderboard's tables: a pure function of the records, sorted by id.
 
-One row per (model, generator with its parameters, N, classifier): utility per task (mean
-over seeds), mean utility, diversity, label accuracy, tokens, and the headline: Spearman rho
-and Kendall tau between declared task subjectivity and utility, with a bootstrap 95 %
-interval that resamples tasks and, within each task, seeds. ``flat_rows`` gives the same board
-one line per task. Nothing here reads or writes a file.
+One row per (model, generator with its parameters, N, classifier): gap closed and utility per
+task (mean over seeds), their means, diversity, label accuracy, tokens, and the headline:
+Spearman rho and Kendall tau between declared task subjectivity and gap closed, with a
+bootstrap 95 % interval that resamples tasks and, within each task, seeds, a permutation p and
+the |rho| the task count can detect (the same on the same-N ratio, as ``utility_*``).
+``flat_rows`` gives the same board one line per task. Nothing here reads or writes a file.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import math
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +23,25 @@ from scipy import stats
 
 from synthbench.errors import SynthbenchError
 from synthbench.metrics import cost_per_f1_point, mean_ci
+from synthbench.metrics.headroom import gap_closed
+from synthbench.metrics.stats import detectable_rho, permutation_p
 from synthbench.plugins import Plugins
-from synthbench.record import SCHEMA_VERSION, CellRecord
+from synthbench.record import SCHEMA_VERSION, CellRecord, ClassifierResult
 from synthbench.subjectivity.agreement import headline_slope
 
 BOOTSTRAP = 2000
+PERMUTATIONS = 10_000
+FLAG_BELOW = 0.5  # a same-N real baseline closing less of the gap flags the task's utility
+HEADLINE = {
+    "measure": "gap_closed",
+    "definition": "(macro-F1 of the classifier fitted on the synthetic texts - chance) / "
+                  "(real ceiling - chance): 0 = chance, 1 = as good as the whole real train "
+                  "split; chance = expected macro-F1 of labels drawn blind from the train "
+                  "split's label prior; ceiling = the same classifier and seed fitted on the "
+                  "whole train split (or its stated cap)",
+    "secondary": "utility = macro-F1 synthetic / macro-F1 real at the same N; flagged where "
+                 "the real same-N baseline closes less than half of the gap",
+}
 MEASURED_KEYS = ("spearman_rho", "spearman_ci", "kendall_tau", "kendall_ci")
 SUBJECTIVITY_NOTE = (
     "Declared subjectivity is provisional: Li et al.'s task order as given in synthbench's "
@@ -34,10 +49,11 @@ SUBJECTIVITY_NOTE = (
     "rank; it is not the paper's measured table."
 )
 KEY = ("model", "generator", "n", "classifier", "task")
-COLUMNS = (*KEY, "declared_subjectivity", "measured_subjectivity", "utility", "ci_low",
-           "ci_high", "seeds", "mean_utility", "spearman_rho", "spearman_ci_low",
-           "spearman_ci_high", "kendall_tau", "remote_clique", "real_remote_clique",
-           "label_accuracy", "output_tokens")
+COLUMNS = (*KEY, "declared_subjectivity", "measured_subjectivity", "gap_closed", "gap_ci_low",
+           "gap_ci_high", "real_gap_closed", "utility", "ci_low", "ci_high", "utility_flag",
+           "seeds", "mean_gap_closed", "mean_utility", "spearman_rho", "spearman_ci_low",
+           "spearman_ci_high", "spearman_p", "kendall_tau", "utility_spearman_rho",
+           "remote_clique", "real_remote_clique", "label_accuracy", "output_tokens")
 
 
 @dataclass(frozen=True)
@@ -146,6 +162,34 @@ def mixed_gains(records: Iterable[CellRecord], classifier: str) -> dict[str, flo
     return {k: mean_of(v) for k, v in sorted(by_k.items(), key=lambda item: int(item[0]))}
 
 
+def served_models(records: Sequence[CellRecord]) -> dict[str, str]:
+    """Model id -> the model its provider says it served (``local`` is SmolLM2-135M, ...)."""
+    served: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        name = record.generation.provider.get("served_model")
+        if isinstance(name, str) and name:
+            served[record.config.model].add(name)
+    return {model: " / ".join(sorted(names)) for model, names in sorted(served.items())}
+
+
+def per_task_values(members: Sequence[CellRecord], classifier: str,
+                    value: Callable[[ClassifierResult], float | None]) -> dict[str, list[float]]:
+    """Task -> the finite ``value`` of ``classifier`` in each of ``members`` (one per seed)."""
+    per_task: dict[str, list[float]] = defaultdict(list)
+    for record in members:
+        found = value(record.classifiers[classifier])
+        if found is not None and math.isfinite(found):
+            per_task[record.config.task].append(float(found))
+    return dict(per_task)
+
+
+def real_gap_closed(result: ClassifierResult) -> float | None:
+    """The gap that the same-N real baseline closes: near 0 means the task's real data at
+    this N is itself near chance, so the same-N ratio (utility) there says little."""
+    return gap_closed(result.real.macro_f1, result.chance_macro_f1,
+                      (result.ceiling or {}).get("macro_f1"))
+
+
 def mean_of(values: Iterable[float | None]) -> float | None:
     kept = [v for v in values if v is not None and not math.isnan(v)]
     return float(np.mean(kept)) if kept else None
@@ -179,7 +223,8 @@ def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Map
     """
     tasks = sorted(t for t, v in per_task.items() if v)
     result: dict[str, Any] = {"n_tasks": len(tasks), "spearman_rho": None, "spearman_ci": None,
-                              "kendall_tau": None, "kendall_ci": None}
+                              "kendall_tau": None, "kendall_ci": None, "spearman_p": None,
+                              "detectable_rho": None}
     if len(tasks) < 3:
         return result
     x = [subjectivity[t] for t in tasks]
@@ -188,6 +233,8 @@ def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Map
         return result
     result["spearman_rho"] = float(stats.spearmanr(x, y).statistic)
     result["kendall_tau"] = float(stats.kendalltau(x, y).statistic)
+    result["spearman_p"] = permutation_p(x, y, "spearman", PERMUTATIONS, seed)
+    result["detectable_rho"] = detectable_rho(len(tasks)) if len(tasks) > 3 else None
     rng = random.Random(seed)
     rhos: list[float] = []
     taus: list[float] = []
@@ -226,16 +273,20 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
     subjectivity = {t: v["declared_subjectivity"] for t, v in tasks.items()}
     rows = []
     for (model, generator, n, classifier), members in sorted(groups.items()):
-        per_task: dict[str, list[float]] = defaultdict(list)
-        for record in members:
-            utility = record.classifiers[classifier].utility
-            if utility is not None:
-                per_task[record.config.task].append(float(utility))
+        per_task = per_task_values(members, classifier, lambda r: r.utility)
+        gaps = per_task_values(members, classifier, lambda r: r.gap_closed)
+        real_gaps = per_task_values(members, classifier, real_gap_closed)
         task_cells: dict[str, dict[str, Any]] = {}
-        for task in sorted(per_task):
-            mean, low, high = mean_ci(per_task[task])
-            task_cells[task] = {"utility": mean, "ci": interval(low, high),
-                                "seeds": len(per_task[task])}
+        for task in sorted(set(per_task) | set(gaps)):
+            mean, low, high = mean_ci(per_task.get(task, []))
+            task_cells[task] = {"utility": None if math.isnan(mean) else mean,
+                                "ci": interval(low, high), "seeds": len(per_task.get(task, []))}
+            if gaps.get(task):  # cells with a chance level and a real ceiling
+                mean, low, high = mean_ci(gaps[task])
+                real = mean_of(real_gaps.get(task, []))
+                task_cells[task].update(gap_closed=mean, gap_ci=interval(low, high),
+                                        real_gap_closed=real,
+                                        utility_flag=real is not None and real < FLAG_BELOW)
             n_eq = n_eq_labels((r for r in members if r.config.task == task), classifier)
             if n_eq:  # cells measured with --n-eq
                 task_cells[task]["n_eq"] = n_eq
@@ -250,12 +301,15 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
             "model": model, "generator": generator, "n": n, "classifier": classifier,
             "cells": len(members),
             "per_task": task_cells,
+            "mean_gap_closed": mean_of(c.get("gap_closed") for c in task_cells.values()),
             "mean_utility": mean_of(c["utility"] for c in task_cells.values()),
             "remote_clique": diversity,
             "real_remote_clique": mean_of(r.metrics.real_diversity.remote_clique for r in members),
             "label_accuracy": mean_of(r.metrics.label_accuracy.value for r in members),
             "output_tokens": sum(r.cost.output_tokens for r in members),
-            **rank_correlations(per_task, subjectivity),
+            **rank_correlations(gaps, subjectivity),
+            **{f"utility_{k}": v for k, v in rank_correlations(per_task, subjectivity).items()
+               if k in MEASURED_KEYS},
         })
         natural = mean_of((r.metrics.naturalness or {}).get("auc") for r in members)
         if natural is not None:  # records before the two-sample test have none
@@ -268,12 +322,12 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
                 r.classifiers[classifier].synthetic.macro_f1 for r in members))
         if measured is not None:
             against = rank_correlations(
-                {t: v for t, v in per_task.items() if t in measured["scores"]},
-                measured["scores"])
+                {t: v for t, v in gaps.items() if t in measured["scores"]}, measured["scores"])
             rows[-1].update({f"measured_{k}": against[k] for k in MEASURED_KEYS})
     ordered = sorted(tasks.values(), key=lambda t: (t["declared_subjectivity"], t["id"]))
-    board = {"schema_version": SCHEMA_VERSION, "subjectivity_note": SUBJECTIVITY_NOTE,
-             "tasks": ordered, "rows": rows}
+    board = {"schema_version": SCHEMA_VERSION, "headline": HEADLINE,
+             "subjectivity_note": SUBJECTIVITY_NOTE, "tasks": ordered, "rows": rows,
+             "models": served_models(records)}
     even = break_even(records, keys)
     if even:
         board["break_even"] = even
@@ -366,6 +420,7 @@ def flat_rows(board: Mapping[str, Any]) -> list[dict[str, Any]]:
         for task in sorted(row["per_task"], key=lambda t: (order.get(t, len(order)), t)):
             cell = row["per_task"][task]
             ci = cell.get("ci") or [None, None]
+            gap_ci = cell.get("gap_ci") or [None, None]
             rho_ci = row.get("spearman_ci") or [None, None]
             meta = tasks.get(task, {})
             out.append({
@@ -373,10 +428,16 @@ def flat_rows(board: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "classifier": row["classifier"], "task": task,
                 "declared_subjectivity": meta.get("declared_subjectivity"),
                 "measured_subjectivity": meta.get("measured_subjectivity"),
+                "gap_closed": cell.get("gap_closed"), "gap_ci_low": gap_ci[0],
+                "gap_ci_high": gap_ci[1], "real_gap_closed": cell.get("real_gap_closed"),
                 "utility": cell.get("utility"), "ci_low": ci[0], "ci_high": ci[1],
-                "seeds": cell.get("seeds"), "mean_utility": row.get("mean_utility"),
+                "utility_flag": cell.get("utility_flag"),
+                "seeds": cell.get("seeds"), "mean_gap_closed": row.get("mean_gap_closed"),
+                "mean_utility": row.get("mean_utility"),
                 "spearman_rho": row.get("spearman_rho"), "spearman_ci_low": rho_ci[0],
-                "spearman_ci_high": rho_ci[1], "kendall_tau": row.get("kendall_tau"),
+                "spearman_ci_high": rho_ci[1], "spearman_p": row.get("spearman_p"),
+                "kendall_tau": row.get("kendall_tau"),
+                "utility_spearman_rho": row.get("utility_spearman_rho"),
                 "remote_clique": row.get("remote_clique"),
                 "real_remote_clique": row.get("real_remote_clique"),
                 "label_accuracy": row.get("label_accuracy"),

@@ -39,32 +39,60 @@ def _fmt_ci(values: Sequence[float] | None) -> str:
     return "" if not values else f" [{values[0]:.2f}, {values[1]:.2f}]"
 
 
+def findings_markdown(board: Mapping[str, Any]) -> list[str]:
+    """The findings block as Markdown lines: per model, its generated sentences."""
+    found = board.get("findings") or []
+    if not found:
+        return ["## Findings", "", "No row has the evidence a finding needs yet (at least "
+                "10 tasks with 2 seeds each).", ""]
+    lines = ["## Findings", "", "Generated from the numbers below; each sentence follows from "
+             "its figures and interval.", ""]
+    models = board.get("models", {})
+    for model in sorted({f["model"] for f in found}):
+        named = f" ({md_cell(models[model])})" if model in models else ""
+        lines += [f"### {md_cell(model)}{named}", ""]
+        for f in (f for f in found if f["model"] == model):
+            where = " · ".join(md_cell(x) for x in (f.get("generator"), f"N={f['n']}",
+                                                     f["classifier"]) if x)
+            lines.append(f"- **{where}** — {md_cell(f['sentence'])}")
+        lines.append("")
+    return lines
+
+
 def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys | None = None) -> str:
-    """Markdown: one table per downstream classifier, task columns from objective to subjective."""
+    """Markdown: the findings, then one table per downstream classifier of gap closed per task
+    (columns from objective to subjective) and the same-N utility as a secondary figure."""
     keys = BreakEvenKeys() if keys is None else keys
     task_ids = [t["id"] for t in board["tasks"]]
-    lines = ["# synthbench leaderboard", "",
-             "Utility = macro-F1 of the classifier trained on synthetic data / macro-F1 of the "
-             "same classifier trained on the same number of real examples, on the task's real "
-             "test split (mean over seeds). Task columns run from most objective to most "
-             "subjective (declared).", "", f"> {board['subjectivity_note']}", ""]
+    headline = board.get("headline", {})
+    lines = ["# synthbench leaderboard", "", *findings_markdown(board),
+             "## Gap closed per task", "",
+             f"Gap closed = {headline.get('definition', '')}; mean over seeds, on the task's "
+             "real test split. Task columns run from most objective to most subjective "
+             "(declared). A † marks a task where the real same-N baseline itself closes less "
+             "than half of the gap, so the same-N ratio (utility) says little there.", "",
+             f"> {board['subjectivity_note']}", ""]
     classifiers = sorted({r["classifier"] for r in board["rows"]})
     for classifier in classifiers:
-        header = ["model", "generator", "N", *task_ids, "mean utility", "Remote-Clique (real)",
-                  "label acc.", "Spearman ρ [95% CI]", "Kendall τ"]
+        header = ["model", "generator", "N", *task_ids, "mean gap closed", "mean utility",
+                  "Remote-Clique (real)", "label acc.", "Spearman ρ [95% CI]", "p", "Kendall τ",
+                  "ρ on utility"]
         if "measured_subjectivity" in board:
             header += ["ρ measured [95% CI]", "τ measured [95% CI]"]
         table = []
         for row in (r for r in board["rows"] if r["classifier"] == classifier):
             table.append([
                 md_cell(row["model"]), md_cell(row["generator"]), row["n"],
-                *[format_number(row["per_task"].get(t, {}).get("utility")) for t in task_ids],
+                *[_gap_cell(row["per_task"].get(t, {})) for t in task_ids],
+                format_number(row.get("mean_gap_closed")),
                 format_number(row["mean_utility"]),
                 f"{format_number(row['remote_clique'])} "
                 f"({format_number(row['real_remote_clique'])})",
                 format_number(row["label_accuracy"]),
                 format_number(row["spearman_rho"], 2) + _fmt_ci(row["spearman_ci"]),
+                format_number(row.get("spearman_p"), 2),
                 format_number(row["kendall_tau"], 2),
+                format_number(row.get("utility_spearman_rho"), 2),
                 *_measured_cells(row),
             ])
         lines += [f"## Classifier: {classifier}", "",
@@ -90,6 +118,14 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys | None = None) -> 
                         for t in board["tasks"]], headers=["task", "score", "source"],
                        tablefmt="github", disable_numparse=True), ""]
     return "\n".join(lines)
+
+
+def _gap_cell(cell: Mapping[str, Any]) -> str:
+    """A task's gap closed, or its utility in parentheses where no gap was measured; † where
+    the real same-N baseline closes less than half of the gap."""
+    if cell.get("gap_closed") is None:
+        return "–" if cell.get("utility") is None else f"({format_number(cell['utility'])})"
+    return format_number(cell["gap_closed"]) + (" †" if cell.get("utility_flag") else "")
 
 
 def _measured_cells(row: Mapping[str, Any]) -> list[str]:
