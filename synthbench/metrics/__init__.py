@@ -16,7 +16,7 @@ from synthbench.metrics.similarity import (
     near_duplicates,
     top_k_similarity,
 )
-from synthbench.metrics.stats import mean_ci
+from synthbench.metrics.stats import detectable_rho, mean_ci, permutation_p
 
 __all__ = [
     "NearDuplicate",
@@ -24,11 +24,13 @@ __all__ = [
     "chance_macro_f1",
     "compression_ratio",
     "cost_per_f1_point",
+    "detectable_rho",
     "distinct_n",
     "leakage",
     "mean_ci",
     "mean_cross_distance",
     "near_duplicates",
+    "permutation_p",
     "remote_clique",
     "tokenize",
     "top_k_similarity",
