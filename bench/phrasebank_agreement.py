@@ -1,6 +1,7 @@
-"""Instance-level subjectivity on financial_phrasebank, printed: accuracy against the
+"""Instance-level subjectivity on financial_phrasebank, printed: scores against the
 annotator-agreement threshold for a classifier trained on real data and one trained on a
-stored synthetic set, the slope difference with its interval, and how well a judge's proxy
+stored synthetic set, the label mix, the slope differences with their intervals (balanced
+accuracy the headline), and how well a judge's proxy
 agreement tracks the annotators' on a sample of the test split.
 
     python bench/phrasebank_agreement.py --data-dir ../shared/data \
@@ -59,10 +60,15 @@ def main() -> None:
         print(f"  gamma >= {s['gamma']:.2f}: n = {s['n']:4d}  accuracy synthetic "
               f"{s['accuracy']:.3f}  real {r['accuracy']:.3f}  macro-F1 synthetic "
               f"{s['macro_f1']:.3f}  real {r['macro_f1']:.3f}")
-    low, high = curve["slope_difference_ci"]
-    print(f"  slopes: synthetic {curve['accuracy_slope']['synthetic']:.3f}, real "
-          f"{curve['accuracy_slope']['real']:.3f}; difference "
-          f"{curve['slope_difference']:.3f} [{low:.3f}, {high:.3f}]")
+    for m in curve["label_mix"]:
+        print(f"  gamma >= {m['gamma']:.2f}: label mix {m['counts']}")
+    for name, key in (("balanced accuracy (headline)", "balanced_accuracy_"),
+                      ("macro-F1", "macro_f1_"), ("accuracy", "")):
+        slopes = curve[f"{key or 'accuracy_'}slope"]
+        ci = curve[f"{key}slope_difference_ci"] or [float("nan")] * 2
+        print(f"  {name} slopes: synthetic {slopes['synthetic']:.3f}, real "
+              f"{slopes['real']:.3f}; difference {curve[f'{key}slope_difference']:.3f} "
+              f"[{ci[0]:.3f}, {ci[1]:.3f}]")
     reference = agreement_curve(task, data.test, full, full)
     print("  real, all 3,869 training rows: accuracy " + ", ".join(
         f"{p['accuracy']:.3f}" for p in reference["real"]))

@@ -78,6 +78,14 @@ def test_accuracy_rises_with_agreement_on_real_phrasebank_data(
     f1 = [p["macro_f1"] for p in curve["real"]]
     assert f1[-1] > f1[0]
     assert curve["accuracy_slope"]["real"] > 0
+    mix = curve["label_mix"]
+    assert [m["n"] for m in mix] == [967, 865, 732, 487]
+    assert [sum(m["counts"].values()) for m in mix] == [967, 865, 732, 487]
+    neutral = [m["counts"]["neutral"] / m["n"] for m in mix]
+    assert neutral[-1] > neutral[0]  # the label mix moves with γ: the headline score does not
+    assert curve["measure"] == "balanced_accuracy"
+    low, high = curve["balanced_accuracy_slope_difference_ci"]
+    assert low <= curve["balanced_accuracy_slope_difference"] <= high
     low, high = curve["slope_difference_ci"]
     assert low <= curve["slope_difference"] <= high
     assert curve["agreement_source"] == "annotators (field 'agreement')" and not curve["proxy"]

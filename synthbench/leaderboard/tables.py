@@ -24,6 +24,7 @@ from synthbench.errors import SynthbenchError
 from synthbench.metrics import cost_per_f1_point, mean_ci
 from synthbench.plugins import Plugins
 from synthbench.record import SCHEMA_VERSION, CellRecord
+from synthbench.subjectivity.agreement import headline_slope
 
 BOOTSTRAP = 2000
 MEASURED_KEYS = ("spearman_rho", "spearman_ci", "kendall_tau", "kendall_ci")
@@ -150,6 +151,25 @@ def mean_of(values: Iterable[float | None]) -> float | None:
     return float(np.mean(kept)) if kept else None
 
 
+def agreement_slope(agreements: Iterable[Mapping[str, Any] | None]) -> dict[str, Any]:
+    """The mean instance-level slope difference over a task's seeds, and the score it is on:
+    the records' headline score where every record has the same one, else accuracy, which
+    every record carries (older records have only it). The score is named unless it is
+    accuracy, the meaning of boards before it, which stay as they were. Empty for a task
+    without agreement."""
+    stored = [a for a in agreements if a is not None]
+    measures = {headline_slope(a)[0] for a in stored}
+    if len(measures) == 1:
+        measure = measures.pop()
+        values = [headline_slope(a)[1] for a in stored]
+    else:
+        measure, values = "accuracy", [a.get("slope_difference") for a in stored]
+    if not any(v is not None for v in values):
+        return {}
+    named = {} if measure == "accuracy" else {"agreement_slope_measure": measure}
+    return {"agreement_slope_difference": mean_of(values), **named}
+
+
 def rank_correlations(per_task: Mapping[str, Sequence[float]], subjectivity: Mapping[str, float],
                       rounds: int = BOOTSTRAP, seed: int = 0) -> dict[str, Any]:
     """Spearman and Kendall between subjectivity and mean utility, with bootstrap intervals.
@@ -222,10 +242,9 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
             gains = mixed_gains((r for r in members if r.config.task == task), classifier)
             if gains:  # cells measured with --mix-real
                 task_cells[task]["mixed_gain"] = gains
-            slopes = [(r.classifiers[classifier].agreement or {}).get("slope_difference")
-                      for r in members if r.config.task == task]
-            if any(v is not None for v in slopes):  # tasks with annotator agreement
-                task_cells[task]["agreement_slope_difference"] = mean_of(slopes)
+            task_cells[task].update(agreement_slope(
+                [r.classifiers[classifier].agreement for r in members
+                 if r.config.task == task]))
         diversity = mean_of(r.metrics.synthetic_diversity.remote_clique for r in members)
         rows.append({
             "model": model, "generator": generator, "n": n, "classifier": classifier,
