@@ -87,7 +87,10 @@ def _plan(args: argparse.Namespace, plugins: Plugins) -> list[CellConfig]:
         raise NothingSelected(f"-k {args.keyword!r} selects none of the {len(configs)} "
                               "planned cell(s)")
     line = f"-k {args.keyword!r}: {len(chosen)} of {len(configs)} cell(s) selected"
-    print(line) if args.dry_run else note(line)
+    if args.dry_run:
+        print(line)
+    else:
+        note(line)
     return chosen
 
 
