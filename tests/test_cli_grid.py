@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from synthbench.cli import main
+from synthbench.cli.gridfile import parse_table
 from synthbench.cli.junit import CaseReport, to_xml, write_junitxml
 from synthbench.cli.keywords import cell_ids, compile_keywords, select
 from synthbench.errors import SynthbenchError
 from synthbench.record import CellConfig
 from synthbench.run import stages
+from synthbench.run.grid import curation_grid, generator_grid
 
 
 def _toml(values: dict[str, Any]) -> str:
@@ -131,6 +133,29 @@ def test_bad_grid_file_is_one_line(body: str, message: str, tmp_path: Path,
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert str(path) in err and message in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_tables_become_the_flags_strings(tmp_path: Path) -> None:
+    """Each table reads into what its flag would give: -G sweeps, -I per step, -B, -P, and
+    folders relative to the file."""
+    path = tmp_path / "synthbench.toml"
+    values = parse_table({
+        "models": ["mock/a", "local"], "seed": 3, "mix-real": [10, 50], "n-eq": True,
+        "temperature": 1, "out": "res", "data-dir": "/abs/data",
+        "generator-params": {"temperature": [0.3, 0.7], "style": "dry, short", "k": 5},
+        "intervention-params": {"label_replacement": {"k": [90, "all"]}},
+        "baseline-params": {"k": 8}, "provider-options": {"engine": "transformers",
+                                                          "trust": False}}, path)
+    assert values == {
+        "model": ["mock/a", "local"], "seed": ["3"], "mix_real": ["10", "50"], "n_eq": True,
+        "temperature": 1.0, "out": str(tmp_path / "res"), "data_dir": "/abs/data",
+        "generator_params": ["temperature=0.3,0.7", 'style="dry, short"', "k=5"],
+        "intervention_params": ['label_replacement.k=90,"all"'],
+        "baseline_params": ["k=8"], "provider_options": ["engine=transformers", "trust=false"]}
+    assert generator_grid(values["generator_params"]) == [
+        {"temperature": t, "style": "dry, short", "k": 5} for t in (0.3, 0.7)]
+    assert curation_grid(["label_replacement"], values["intervention_params"]) == [
+        [("label_replacement", {"k": 90})], [("label_replacement", {"k": "all"})]]
 
 
 def test_tool_synthbench_that_is_not_a_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
