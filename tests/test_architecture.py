@@ -287,7 +287,7 @@ def test_the_typed_record_reads_back_every_committed_result_exactly() -> None:
 # settings; the rest read only what belongs to someone else (API keys to redact, the hub's
 # token and offline flag, the variables a Ray cluster's workers inherit, thread counts).
 ENVIRONMENT_READERS = {
-    "synthbench/cli.py": "the edge",
+    "synthbench/cli/app.py": "the edge",
     "synthbench/pytest_plugin.py": "the edge",
     "synthbench/calls/errors.py": "secret-looking variables, to redact them",
     "synthbench/export.py": "HF_TOKEN and HF_HUB_OFFLINE for the hub upload",

@@ -117,22 +117,33 @@ class Runner:
         return located
 
     def run(self, configs: Sequence[CellConfig],
-            on_cell: Callable[[CellOutcome], None] = lambda outcome: None) -> list[CellOutcome]:
-        """Prepare, then run every cell; ``on_cell`` sees each outcome as it lands. Cells that
+            on_cell: Callable[[CellOutcome], None] = lambda outcome: None,
+            on_error: Callable[[Located, Exception], None] = lambda cell, exc: None
+            ) -> list[CellOutcome]:
+        """Prepare, then run every cell; ``on_cell`` sees each outcome as it lands, and
+        ``on_error`` the cell whose error ends the run (then the error is raised). Cells that
         another process on the same results directory is running are left for last, then
         waited for and read back, so two runs started together split the work."""
         located = self.prepare(configs)
         self._generate_ahead(located)
         outcomes: dict[int, CellOutcome] = {}
         busy = []
+
+        def claimed(cell: Located, wait: bool) -> CellOutcome | None:
+            try:
+                return self._claimed(cell, wait)
+            except Exception as exc:
+                on_error(cell, exc)
+                raise
+
         for index, cell in enumerate(located):
-            if (outcome := self._claimed(cell, wait=False)) is None:
+            if (outcome := claimed(cell, wait=False)) is None:
                 busy.append(index)
             else:
                 outcomes[index] = outcome
                 on_cell(outcome)
         for index in busy:
-            outcome = self._claimed(located[index], wait=True)
+            outcome = claimed(located[index], wait=True)
             assert outcome is not None
             outcomes[index] = outcome
             on_cell(outcome)

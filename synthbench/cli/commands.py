@@ -1,0 +1,168 @@
+"""The commands other than ``run``: list, leaderboard, validate, recheck, export, models,
+subjectivity. Each imports what it needs when called, so ``--help`` stays light."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synthbench import defaults
+from synthbench.cli.common import load_plugins, note
+from synthbench.errors import SynthbenchError
+
+if TYPE_CHECKING:
+    from synthbench.plugins import Registry
+
+
+def list_command(args: argparse.Namespace) -> int:
+    plugins = load_plugins(args)
+    rows: list[list[Any]]
+    if args.what == "tasks":
+        headers = ["task", "labels", "subjectivity", "data (hub id / offline folder)", "plugin"]
+        rows = []
+        for task_id in plugins.tasks.ids():
+            task = plugins.tasks.get(task_id)
+            mark = " (provisional)" if task.subjectivity.provisional else ""
+            hub = task.hub.id + (f" [{task.hub.config}]" if task.hub.config else "") \
+                if task.hub else "no hub copy"
+            rows.append([task.id, ", ".join(task.label_names),
+                         f"{task.subjectivity.score:.2f}{mark}",
+                         f"{hub} / <data-dir>/{task.data_dir_name}/",
+                         plugins.tasks.origin(task_id).distribution])
+        from synthbench.subjectivity.command import with_measured
+
+        headers, rows = with_measured(headers, rows, Path(args.results))
+    elif args.what == "models":
+        headers = ["provider", "model ids", "description", "plugin"]
+        rows = []
+        for p in plugins.providers.ids():
+            pspec, origin = plugins.providers.get(p), plugins.providers.origin(p).distribution
+            rows.append([p, p if p == defaults.MODEL else f"{p}/<model>", pspec.description,
+                         origin])
+            for model in pspec.models() if pspec.models else ():  # offline models, one a row
+                rows.append(["", model["id"], f"{model['size']}; {model['engine']}; "
+                             f"{model['installed']}" + (f"; {model['note']}"
+                                                        if model.get("note") else ""), origin])
+    elif args.what in ("generators", "interventions", "baselines"):
+        registry: Registry[Any] = getattr(plugins, args.what)
+        headers = [args.what[:-1], "description", "parameters (defaults)", "plugin"]
+        rows = [[item, registry.get(item).description, _defaults(registry.get(item).factory),
+                 registry.origin(item).distribution] for item in registry.ids()]
+    elif args.what == "classifiers":
+        headers = ["classifier", "description", "plugin"]
+        rows = [[c, plugins.classifiers.get(c).description,
+                 plugins.classifiers.origin(c).distribution] for c in plugins.classifiers.ids()]
+    else:
+        headers = ["plugin", "distribution", "version", "module", "status"]
+        rows = [[p.name, p.distribution, p.version, p.module, p.error or "ok"]
+                for p in sorted(plugins.loaded, key=lambda p: p.name)]
+    from tabulate import tabulate
+
+    print(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
+    return 0
+
+
+def _defaults(factory: Any) -> str:
+    """A component's parameters with their defaults, as ``k=v, ...``."""
+    try:
+        return ", ".join(f"{k}={v}" for k, v in sorted(factory().get_params().items()))
+    except Exception as exc:  # a component with required parameters
+        return f"(no defaults: {type(exc).__name__})"
+
+
+def leaderboard_command(args: argparse.Namespace) -> int:
+    from synthbench.leaderboard import BreakEvenKeys, rebuild
+
+    results = Path(args.results)
+    if not results.is_dir():
+        raise SynthbenchError(f"results directory {str(results)!r} does not exist")
+    base = None
+    if args.diff:
+        from synthbench.store import read_json
+
+        base = read_json(Path(args.diff))  # read first: it may be the file being rebuilt
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    if data_dir is not None and not data_dir.is_dir():
+        raise SynthbenchError(f"--data-dir {args.data_dir!r} is not a directory")
+    out = Path(args.out) if args.out else results / "leaderboard"
+    keys = BreakEvenKeys.of(load_plugins(args))
+    json_path, md_path, count = rebuild(results, out, data_dir, keys, force=args.force)
+    print(f"leaderboard rebuilt from {count} cell(s): {md_path}, {json_path}, "
+          f"{out / 'index.html'}", file=sys.stderr if base is not None else sys.stdout)
+    if base is not None:
+        from synthbench.leaderboard.text import diff_markdown
+        from synthbench.store import read_json
+
+        print(diff_markdown(base, read_json(json_path)))
+    return 0
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    from synthbench.data import resolve_data_dir
+    from synthbench.validate import format_problems, summary, validate
+
+    base = Path(args.base) if args.base else None
+    report = validate(Path(args.results), base, args.sample,
+                      resolve_data_dir(args.data_dir, args.environ),
+                      args.allow_regenerate)
+    if report.problems:
+        print(format_problems(report.problems), file=sys.stderr)
+        print(f"synthbench: {len(report.problems)} problem(s) in {args.results}", file=sys.stderr)
+        return 1
+    print(summary(report, base))
+    return 0
+
+
+def recheck_command(args: argparse.Namespace) -> int:
+    from synthbench.validate import recheck
+
+    lines, compared = recheck(Path(args.fresh), Path(args.against), args.tolerance)
+    for line in lines:
+        print(f"synthbench: out of interval: {line}", file=sys.stderr)
+    print(f"{compared - len(lines)} of {compared} fresh utilities within their recorded interval")
+    return 1 if lines else 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from synthbench.data import resolve_data_dir
+    from synthbench.export import export_cells, push_to_hub
+    from synthbench.run.grid import split_values
+
+    data_dir = resolve_data_dir(args.data_dir, args.environ)
+    out = Path(args.out)
+    plugins = load_plugins(args)
+    cells = export_cells(Path(args.results), out, split_values(args.cell),
+                         data_dir, args.license,
+                         {g: plugins.generators.get(g).real_data for g in plugins.generators.ids()})
+    curated = sum(c.curated for c in cells)
+    print(f"exported {len(cells)} cell(s), {sum(c.rows for c in cells)} texts"
+          + (f" ({curated} curated)" if curated else "") + f" to {out}/ (README.md, data/*/"
+          "train.parquet, arrow/*)")
+    if args.push_to_hub:
+        print(f"pushed to {push_to_hub(out, args.push_to_hub, private=args.private)}")
+    return 0
+
+
+def models_command(args: argparse.Namespace) -> int:
+    """``models install MODEL``; a bare name that is no provider is a model of the default
+    provider (``qwen2.5-0.5b`` = ``local/qwen2.5-0.5b``)."""
+    from synthbench.models import provider_spec, split_model_id
+
+    plugins = load_plugins(args)
+    provider = split_model_id(args.model)[0]
+    model_id = args.model if provider in plugins.providers else f"{defaults.MODEL}/{args.model}"
+    spec, name = provider_spec(plugins, model_id)
+    if spec.install is None:
+        raise SynthbenchError(f"{model_id}: provider {spec.id!r} has no weights to install")
+    print(spec.install(name, args.force_reinstall))
+    return 0
+
+
+def subjectivity_command(args: argparse.Namespace) -> int:
+    from synthbench.subjectivity.command import run_command
+
+    return run_command(args, load_plugins(args), note, args.environ)
+
+
