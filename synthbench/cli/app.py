@@ -26,7 +26,8 @@ def _run(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run, "list": commands.list_command, "leaderboard": commands.leaderboard_command,
-    "validate": commands.validate_command, "recheck": commands.recheck_command,
+    "extend": commands.extend_command, "validate": commands.validate_command,
+    "recheck": commands.recheck_command,
     "export": commands.export_command, "subjectivity": commands.subjectivity_command,
     "models": commands.models_command}
 

@@ -1,5 +1,5 @@
-"""The commands other than ``run``: list, leaderboard, validate, recheck, export, models,
-subjectivity. Each imports what it needs when called, so ``--help`` stays light."""
+"""The commands other than ``run``: list, leaderboard, extend, validate, recheck, export,
+models, subjectivity. Each imports what it needs when called, so ``--help`` stays light."""
 
 from __future__ import annotations
 
@@ -166,3 +166,36 @@ def subjectivity_command(args: argparse.Namespace) -> int:
     return run_command(args, load_plugins(args), note, args.environ)
 
 
+def extend_command(args: argparse.Namespace) -> int:
+    """Extend every stored cell under ``--results`` in place (no provider is called)."""
+    from synthbench.data import require_data_source, resolve_data_dir
+    from synthbench.run import RunSettings
+    from synthbench.run.extending import extend_results
+    from synthbench.run.grid import split_values
+
+    if args.ceiling_cap is not None and args.ceiling_cap < 2:
+        raise SynthbenchError(f"--ceiling-cap must be at least 2, got {args.ceiling_cap}")
+    results = Path(args.results)
+    if not (results / "cells").is_dir():
+        raise SynthbenchError(f"{results} has no cells/ folder: nothing to extend")
+    settings = RunSettings.from_environ(
+        args.environ, out=results, progress=False, ceiling_cap=args.ceiling_cap,
+        data_dir=require_data_source(resolve_data_dir(args.data_dir, args.environ),
+                                     args.environ))
+    plugins = load_plugins(args)
+    tasks = split_values(args.task)
+    for task in tasks:
+        plugins.tasks.get(task)  # an unknown task is named before any work
+    done = 0
+
+    def report(outcome: Any) -> None:
+        nonlocal done
+        done += 1
+        state = "already complete" if outcome.reused else "extended"
+        print(f"[{done}] {outcome.folder.name}: {state}", file=sys.stderr)
+
+    outcomes = extend_results(plugins, settings, tasks, on_cell=report, log=note)
+    changed = sum(1 for o in outcomes if not o.reused)
+    print(f"{changed} of {len(outcomes)} cell(s) extended in {results}; rebuild the "
+          f"leaderboard with: synthbench leaderboard --results {results}")
+    return 0

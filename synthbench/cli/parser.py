@@ -1,4 +1,5 @@
-"""The ``synthbench`` command: run, list, leaderboard, validate, recheck, export, subjectivity.
+"""The ``synthbench`` command: run, list, leaderboard, extend, validate, recheck, export,
+subjectivity.
 
 Its argument parser: every command and option, and nothing that runs them (``app`` does).
 """
@@ -165,6 +166,17 @@ def build_parser(run_defaults: Mapping[str, Any] | None = None) -> argparse.Argu
     check.add_argument("--allow-regenerate", action="store_true",
                        help="accept changed baselines, curves and subjectivity records against "
                        "--base (a regeneration); changed curves are recomputed")
+    grow = sub.add_parser("extend", parents=[common], help="add what this version measures to "
+                          "stored cells (chance, ceiling, gap closed), re-scoring cells whose "
+                          "test split changed; never generates")
+    grow.add_argument("--results", default="results", help="results folder (default results/)")
+    grow.add_argument("--data-dir", help="offline task data DIR/<task>/{train,test}.jsonl "
+                      "(default $SYNTHBENCH_DATA_DIR, else the Hugging Face hub)")
+    grow.add_argument("--task", action="append", default=[], metavar="TASK",
+                      help="only cells of these tasks (repeat or comma-separate)")
+    grow.add_argument("--ceiling-cap", type=int, metavar="N",
+                      help="fit ceilings on at most N real texts (default: each classifier's "
+                      "own cap, 10,000 for the CPU ones)")
     again = sub.add_parser("recheck", help="fail if fresh utilities leave their recorded interval")
     again.add_argument("fresh", help="results folder of the fresh run")
     again.add_argument("--against", required=True, help="recorded results folder")
