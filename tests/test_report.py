@@ -13,12 +13,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from synthbench.cli import build_parser, main
 from synthbench.leaderboard import rebuild
-from synthbench.leaderboard.plots import write_plots
+from synthbench.leaderboard.plots import BARS, SCATTER, measure, strong, write_plots
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "leaderboard" / "results"
@@ -49,9 +50,8 @@ def _classifiers(built: Path) -> set[str]:
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
     rebuild(RESULTS, tmp_path, SHARED_DATA)
     first, second = _files(built), _files(tmp_path)
-    assert set(first) == {*PRODUCTS, *(f"plots/{k}_{c}.{e}" for k in (
-        "utility_vs_subjectivity", "utility_by_generator") for c in _classifiers(built)
-        for e in ("png", "svg"))}
+    assert set(first) == {*PRODUCTS, *(f"plots/{k}_{c}.{e}" for k in (SCATTER, BARS)
+                                       for c in _classifiers(built) for e in ("png", "svg"))}
     assert first == second
 
 
@@ -62,80 +62,75 @@ def test_committed_leaderboard_is_the_rebuild(built: Path) -> None:
         assert committed.get(name) == data, f"leaderboard/{name} differs from a rebuild"
 
 
+def _board(built: Path) -> dict[str, Any]:
+    board: dict[str, Any] = json.loads((built / "leaderboard.json").read_text())
+    return board
+
+
 def test_plots_carry_no_dates_or_versions(built: Path) -> None:
-    svg = (built / "plots" / "utility_vs_subjectivity_minilm_lr.svg").read_text()
+    svg = (built / "plots" / f"{SCATTER}_minilm_lr.svg").read_text()
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg and "font-family" in svg
-    png = (built / "plots" / "utility_vs_subjectivity_minilm_lr.png").read_bytes()
+    png = (built / "plots" / f"{SCATTER}_minilm_lr.png").read_bytes()
     assert png.startswith(b"\x89PNG") and b"tEXt" not in png and b"iTXt" not in png
-    # the committed results carry the Qwen2.5-1.5B judge's record: both rhos in the legend
-    assert "not measured yet" not in svg and "measured subjectivity" in svg
-    assert "local · zero_shot[temperature=1.0] · N=60 (ρ = 0.09 declared, 0.06 measured)" in svg
-    assert "local · zero_shot[temperature=1.0] · N=200 (ρ = 0.18 declared, 0.16 measured)" \
-        in svg
-    # rows on two tasks have no rho: the bar figure shows them, the scatter says so
-    assert "local · few_shot · N=60" not in svg and "are not drawn here" in svg
-    bars = (built / "plots" / "utility_by_generator_minilm_lr.svg").read_text()
+
+
+def test_headline_plot_has_a_panel_per_generator_named_tasks_and_named_models(
+        built: Path) -> None:
+    """The scatter draws the strong rows (10 tasks with 2 seeds): one panel per generator,
+    the tasks named on the axis, each model expanded to what it served, its rho in the
+    legend; the rows left out are said to be in the bar figure."""
+    board = _board(built)
+    key = measure(board)[0]
+    svg = (built / "plots" / f"{SCATTER}_minilm_lr.svg").read_text()
+    rows = [r for r in board["rows"] if r["classifier"] == "minilm_lr" and strong(r, key)]
+    assert len(rows) >= 4
+    for generator in {r["generator"] for r in rows}:
+        assert f">{generator}<" in svg or generator in svg
+    for task in ("ag_news", "humor", "tweet_irony"):
+        assert task in svg
+    assert "local = SmolLM2-135M-Instruct" in svg
+    assert "local/qwen2.5-0.5b = Qwen2.5-Coder-0.5B-Instruct" in svg
+    row = rows[0]
+    rho = row["spearman_rho"] if key == "gap_closed" else row["utility_spearman_rho"]
+    assert f"ρ = {rho:+.2f}" in svg
+    assert "other row(s)" in svg and "N=60" not in svg  # the legacy rows are in the bars
+    bars = (built / "plots" / f"{BARS}_minilm_lr.svg").read_text()
     assert "local · few_shot · N=60" in bars
 
 
-def test_measured_panel_once_tasks_carry_a_measured_value(built: Path, tmp_path: Path) -> None:
-    board = json.loads((built / "leaderboard.json").read_text())
-    for task in board["tasks"]:
-        task.pop("measured_subjectivity", None)
-    write_plots(board, tmp_path)
-    svg = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
-    assert "not measured yet" in svg
-    assert "local · zero_shot[temperature=1.0] · N=60 (ρ = 0.09)" in svg
-    for task in board["tasks"]:
-        task["measured_subjectivity"] = 1 - task["declared_subjectivity"]
-    for row in board["rows"]:  # the rows' rho then comes from the tasks' values
-        for key in [k for k in row if k.startswith("measured_")]:
-            del row[key]
-    write_plots(board, tmp_path)
-    svg = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
-    assert "not measured yet" not in svg and "measured subjectivity" in svg
-    # one legend for both panels: rho over the reversed order flips sign
-    assert "local · zero_shot[temperature=1.0] · N=60 (ρ = 0.09 declared, -0.09 measured)" \
-        in svg
-    assert "local · few_shot · N=60" not in svg
-
-
-def test_scatter_draws_every_row_when_none_has_a_rho(built: Path, tmp_path: Path) -> None:
-    board = json.loads((built / "leaderboard.json").read_text())
+def test_scatter_draws_every_row_when_none_is_strong(built: Path, tmp_path: Path) -> None:
+    board = _board(built)
     board["rows"] = [r for r in board["rows"] if len(r["per_task"]) < 3]
     write_plots(board, tmp_path)
-    svg = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
-    assert "local · few_shot · N=60 (ρ n/a: 2 tasks" in svg and "not drawn here" not in svg
+    svg = (tmp_path / f"{SCATTER}_minilm_lr.svg").read_text()
+    assert "(ρ n/a)" in svg and "other row(s)" not in svg
 
 
 def test_seed_intervals_are_drawn(built: Path, tmp_path: Path) -> None:
-    """Error bars where a task has a seed interval: in the committed board only the
-    three-seed N = 200 rows; with intervals everywhere, every series in both figures (and in
-    both panels of the scatter)."""
-    board = json.loads((built / "leaderboard.json").read_text())
+    """Error bars where a task has a seed interval: in the committed board the three-seed
+    rows; with intervals everywhere, every series of both figures."""
+    board = _board(built)
+    key, ci_key, _ = measure(board)
     rows = [r for r in board["rows"] if r["classifier"] == "minilm_lr"]
-    with_ci = [[c for c in r["per_task"].values() if c.get("ci")] for r in rows]
-    with_seeds = sum(map(bool, with_ci))  # the N = 200 three-seed rows
-    assert 2 <= with_seeds < len(rows)
-    drawn = sum(bool(c) and len(r["per_task"]) >= 3 for c, r in zip(with_ci, rows, strict=True))
+    with_ci = [[c for c in r["per_task"].values() if c.get(ci_key)] for r in rows]
+    assert 2 <= sum(map(bool, with_ci)) < len(rows)
+    drawn = [r for r in rows if strong(r, key)]
     committed = {kind: (built / "plots" / f"{kind}_minilm_lr.svg").read_text()
-                 for kind in ("utility_vs_subjectivity", "utility_by_generator")}
-    panels = 2  # declared and measured subjectivity: the committed results hold a record
-    assert committed["utility_vs_subjectivity"].count('id="LineCollection_') == \
-        drawn * panels
-    assert committed["utility_by_generator"].count('id="LineCollection_') == \
-        sum(map(len, with_ci))
+                 for kind in (SCATTER, BARS)}
+    assert committed[SCATTER].count('id="LineCollection_') == len(drawn)
+    assert committed[BARS].count('id="LineCollection_') == sum(map(len, with_ci))
     for row in board["rows"]:
         for cell in row["per_task"].values():
-            cell["ci"], cell["seeds"] = [cell["utility"] - 0.05, cell["utility"] + 0.03], 3
+            if cell.get(key) is not None:
+                cell[ci_key], cell["seeds"] = [cell[key] - 0.05, cell[key] + 0.03], 3
     write_plots(board, tmp_path)
-    scatter = (tmp_path / "utility_vs_subjectivity_minilm_lr.svg").read_text()
-    bars = (tmp_path / "utility_by_generator_minilm_lr.svg").read_text()
-    series = sum(1 for r in board["rows"] if r["classifier"] == "minilm_lr"
-                 and len(r["per_task"]) >= 3)  # the scatter draws rows with a rho
-    bar_count = sum(len(r["per_task"]) for r in board["rows"] if r["classifier"] == "minilm_lr")
-    assert scatter.count('id="LineCollection_') == series * panels
-    assert bars.count('id="LineCollection_') == bar_count
+    scatter = (tmp_path / f"{SCATTER}_minilm_lr.svg").read_text()
+    bars = (tmp_path / f"{BARS}_minilm_lr.svg").read_text()
+    shown = [r for r in board["rows"] if r["classifier"] == "minilm_lr" and strong(r, key)]
+    assert scatter.count('id="LineCollection_') == len(shown)
+    assert bars.count('id="LineCollection_') == sum(
+        1 for r in board["rows"] if r["classifier"] == "minilm_lr"
+        for c in r["per_task"].values() if c.get(key) is not None)
 
 
 def test_csv_has_a_line_per_row_and_task(built: Path) -> None:
@@ -145,9 +140,11 @@ def test_csv_has_a_line_per_row_and_task(built: Path) -> None:
     row = next(r for r in board["rows"] if r["classifier"] == "minilm_lr"
                and r["generator"] == "few_shot")
     humor = next(x for x in lines if x["generator"] == "few_shot" and x["task"] == "humor"
-                 and x["classifier"] == "minilm_lr")
+                 and x["classifier"] == "minilm_lr" and x["n"] == str(row["n"]))
     assert float(humor["utility"]) == row["per_task"]["humor"]["utility"]
     assert humor["ci_low"] == "" and humor["seeds"] == "1"
+    gap = row["per_task"]["humor"].get("gap_closed")
+    assert humor["gap_closed"] == ("" if gap is None else repr(gap))
 
 
 def test_page_is_self_contained(built: Path) -> None:
@@ -157,6 +154,8 @@ def test_page_is_self_contained(built: Path) -> None:
     assert len(page.encode()) < 500_000 + 4_000 * cells
     assert not re.search(r"<(script|img|link)[^>]+(src|href)=\"https?:", page)
     assert "<script src" not in page and page.count("<svg") == 2 * len(_classifiers(built))
+    # it leads with the findings, before the plots and the table
+    assert page.index('id="findings"') < page.index('id="plots"') < page.index('id="table"')
     data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>',
                                 page, re.S).group(1))  # type: ignore[union-attr]
     cell = data["cells"]["humor__local__zero_shot__s0__ad71212771c1__oos_filter-64d98093"]
@@ -227,7 +226,7 @@ def test_bars_past_the_palette_are_hatched(built: Path, tmp_path: Path) -> None:
     board = json.loads((built / "leaderboard.json").read_text())
     rows = [r for r in board["rows"] if r["classifier"] == "minilm_lr"]
     assert len(rows) > 20
-    assert "<pattern" in (built / "plots" / "utility_by_generator_minilm_lr.svg").read_text()
+    assert "<pattern" in (built / "plots" / f"{BARS}_minilm_lr.svg").read_text()
     board["rows"] = rows[:20]
     write_plots(board, tmp_path)
-    assert "<pattern" not in (tmp_path / "utility_by_generator_minilm_lr.svg").read_text()
+    assert "<pattern" not in (tmp_path / f"{BARS}_minilm_lr.svg").read_text()
