@@ -142,6 +142,24 @@ def _findings_block(block: Any, depth: int = 3) -> list[str]:
     return [f"- {_num(block)}"]
 
 
+def _findings_by_model(found: Any, models: Mapping[str, str]) -> list[str]:
+    """The findings grouped by model, each a bullet naming its row; a block of another
+    shape is rendered as it comes."""
+    if not isinstance(found, list) or not all(isinstance(f, Mapping) and "model" in f
+                                              for f in found):
+        return _findings_block(found)
+    out: list[str] = []
+    for model in sorted({str(f["model"]) for f in found}):
+        served = f" ({models[model]})" if model in models else ""
+        out += [f"### `{model}`{served}", ""]
+        for f in (f for f in found if f["model"] == model):
+            where = " · ".join(str(x) for x in (f.get("generator"), f"N={f.get('n')}",
+                                                 f.get("classifier")) if x)
+            out.append(f"- **{_cell(where)}**: {_cell(str(f.get('sentence', '')))}")
+        out.append("")
+    return out
+
+
 def _label(row: Mapping[str, Any]) -> str:
     return f"{row['model']} · {row['generator']} · N={row['n']} · {row['classifier']}"
 
@@ -151,13 +169,18 @@ def findings(board: Mapping[str, Any]) -> str:
     rows = sorted(board.get("rows", []), key=lambda r: (-r.get("n_tasks", 0), _label(r)))
     out: list[str] = []
     if board.get("findings"):
-        out += ["## What the numbers say", "", *_findings_block(board["findings"]), ""]
+        out += ["## What the numbers say", "",
+                "Each sentence below is generated from the numbers it states (the "
+                "leaderboard's `findings` block); the headline measure is gap closed.", "",
+                *_findings_by_model(board["findings"], board.get("models", {})), ""]
     note = board.get("subjectivity_note")
     out += ["## Rows", "",
-            f"{len(rows)} rows (a cell appears in one row per classifier). Utility = "
-            "macro-F1 of the classifier trained on synthetic texts / the same classifier "
-            "trained on as many real ones; ρ and τ relate task subjectivity to utility across "
-            "the row's tasks, with bootstrap 95 % intervals.", ""]
+            f"{len(rows)} rows (a cell appears in one row per classifier). Gap closed = "
+            "how far the classifier trained on synthetic texts gets from chance to the same "
+            "classifier trained on the whole real train split (0 = chance, 1 = the ceiling); "
+            "utility = macro-F1 on synthetic / on as many real texts, kept as a secondary "
+            "figure. ρ and τ relate task subjectivity to gap closed across the row's tasks, "
+            "with bootstrap 95 % intervals.", ""]
     gap = any("mean_gap_closed" in r for r in rows)
     headers = ["model · generator · N · classifier", "tasks", "cells",
                *(["gap closed"] if gap else []), "utility", "label acc.", "Remote-Clique",
@@ -179,14 +202,16 @@ def findings(board: Mapping[str, Any]) -> str:
 
 def _per_task(rows: Sequence[Mapping[str, Any]], tasks: Sequence[Mapping[str, Any]]
               ) -> list[str]:
-    """Utility per task for the rows that cover five tasks or more (the grids)."""
+    """Gap closed per task (utility where a record has none) for the rows that cover five
+    tasks or more (the grids)."""
     wide = [r for r in rows if r.get("n_tasks", 0) >= 5]
     if not wide:
         return []
     order = [t["id"] for t in sorted(tasks, key=lambda t: (t["declared_subjectivity"], t["id"]))]
-    out = ["## Utility per task", "",
+    out = ["## Gap closed per task", "",
            "Tasks from most to least objective by declared subjectivity; the mean over seeds "
-           "(seeds in brackets when fewer than the row's most).", ""]
+           "(seeds in brackets when fewer than the row's most; a figure in parentheses is the "
+           "same-N utility of a cell without a measured ceiling).", ""]
     for row in wide:
         per = row.get("per_task", {})
         most = max((v.get("seeds", 1) for v in per.values()), default=1)
@@ -196,8 +221,9 @@ def _per_task(rows: Sequence[Mapping[str, Any]], tasks: Sequence[Mapping[str, An
                 cells.append("—")
                 continue
             seeds = per[task].get("seeds", 1)
-            cells.append(_num(per[task].get("utility"), 2) + (f" ({seeds})" if seeds < most
-                                                               else ""))
+            gap = per[task].get("gap_closed")
+            shown = _num(gap, 2) if gap is not None else f"({_num(per[task].get('utility'), 2)})"
+            cells.append(shown + (f" ({seeds})" if seeds < most else ""))
         out += [f"### {_label(row)}", "", *_table(order, [cells])]
     return out
 

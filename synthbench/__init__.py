@@ -6,6 +6,8 @@ it exports (a test checks the built-in ones).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pluggy
 
 from synthbench.calls import (
@@ -34,7 +36,6 @@ from synthbench.generation import (
 from synthbench.paths import cache_dir
 from synthbench.plugins import Plugins, load_plugins
 from synthbench.record import CellConfig, CellRecord
-from synthbench.testing import MockProvider
 from synthbench.types import (
     Baseline,
     BaselineSpec,
@@ -65,7 +66,21 @@ from synthbench.types import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    from synthbench.testing import MockProvider
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``MockProvider`` on first use: the testing module imports scikit-learn, which a bare
+    ``synthbench --help`` should not pay for."""
+    if name == "MockProvider":
+        from synthbench.testing import MockProvider
+
+        return MockProvider
+    raise AttributeError(f"module 'synthbench' has no attribute {name!r}")
+
 
 hookimpl = pluggy.HookimplMarker("synthbench")
 

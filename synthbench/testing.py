@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sklearn.base import clone
-
 from synthbench.calls.wrapper import ProviderWrapper
 from synthbench.data import TaskData, load_task_data
 from synthbench.generation import request_seed
@@ -76,6 +74,8 @@ def check_task(task: Task, data_dir: Path | None = None) -> TaskData | None:
 
 def check_classifier(spec: ClassifierSpec) -> None:
     """Raise AssertionError unless ``spec`` builds a clonable sklearn-style text classifier."""
+    from sklearn.base import clone
+
     estimator = spec.factory(0)
     if not isinstance(estimator.get_params(), dict):
         raise AssertionError(f"{spec.id}: get_params() must return a dict")

@@ -372,6 +372,18 @@ def test_the_command_line_stays_light_to_import() -> None:
     assert not [m for m in added if m.startswith(heavy)], added
 
 
+def test_help_and_plugin_loading_import_no_heavy_library() -> None:
+    """``synthbench --help`` and ``synthbench list`` (which loads every plugin) stay clear of
+    scikit-learn, torch, transformers and datasets: each plugin imports them when it works."""
+    code = ("import sys; from synthbench.cli.parser import build_parser; build_parser(); "
+            "from synthbench.plugins import load_plugins; load_plugins(); "
+            "print(' '.join(sorted(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=120).stdout.split()
+    heavy = ("sklearn", "torch", "transformers", "datasets", "scipy", "ctranslate2")
+    assert not [m for m in loaded if m.split(".")[0] in heavy]
+
+
 def test_no_cli_module_is_over_450_lines() -> None:
     folder = Path(__file__).resolve().parents[1] / "synthbench" / "cli"
     sizes = {p.name: len(p.read_text().splitlines()) for p in folder.glob("*.py")}

@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sklearn.metrics import accuracy_score, f1_score
-
 from synthbench import (
     Capability,
     ContinuationScorer,
@@ -122,6 +120,8 @@ class LlmFewShot:
             predicted = [label or "" for label in found]
             for completion in completions:
                 usage = usage + completion.usage
+        from sklearn.metrics import accuracy_score, f1_score
+
         truth = [e.label for e in sample]
         return {
             "id": "llm_few_shot",

@@ -5,50 +5,31 @@ scikit-learn conventions, so the runner can ``clone`` a fresh one per fit.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-
-from synthbench import DEFAULT_EMBEDDER, ClassifierSpec, default_embedder, hookimpl
-from synthbench_classifiers.finetune import minilm_ft
+from synthbench import ClassifierSpec, hookimpl
 
 
-class SentenceEmbeddings(TransformerMixin, BaseEstimator):  # type: ignore[misc]
-    """Frozen sentence embeddings as features (the MTEB classification recipe)."""
-
-    def __init__(self, model: str = DEFAULT_EMBEDDER) -> None:
-        self.model = model
-
-    def fit(self, texts: Sequence[str], labels: Any = None) -> SentenceEmbeddings:
-        return self
-
-    def transform(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        embedder = default_embedder()
-        if self.model != embedder.name:
-            raise ValueError(f"only {embedder.name} is available offline, not {self.model}")
-        return embedder.encode(list(texts))
-
-
-def tfidf_lr(random_state: int) -> Pipeline:
+def tfidf_lr(random_state: int) -> Any:
     """Word 1-2-gram TF-IDF (sublinear tf) + logistic regression."""
-    return Pipeline([
-        ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-        ("lr", LogisticRegression(max_iter=2000, C=10.0, random_state=random_state)),
-    ])
+    from synthbench_classifiers.pipelines import tfidf_lr as pipeline
+
+    return pipeline(random_state)
 
 
-def minilm_lr(random_state: int) -> Pipeline:
+def minilm_lr(random_state: int) -> Any:
     """Frozen all-MiniLM-L6-v2 embeddings + logistic regression."""
-    return Pipeline([
-        ("embed", SentenceEmbeddings()),
-        ("lr", LogisticRegression(max_iter=2000, C=1.0, random_state=random_state)),
-    ])
+    from synthbench_classifiers.pipelines import minilm_lr as pipeline
+
+    return pipeline(random_state)
+
+
+def minilm_ft(random_state: int) -> Any:
+    """all-MiniLM-L6-v2 with a linear head, fine-tuned end to end (``finetune.py``)."""
+    from synthbench_classifiers.finetune import minilm_ft as estimator
+
+    return estimator(random_state)
 
 
 # Fine-tuning is the one slow fit: 1,000 texts took over 15 minutes of a shared two-core CPU

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.svm import LinearSVC
 
 from synthbench import Example, InterventionContext, InterventionOutcome, request_seed
 
@@ -117,6 +116,8 @@ class LabelReplacement:
             if target.all() or not target.any():
                 proxy[:, column] = 1.0 if target.all() else 0.0
                 continue
+            from sklearn.svm import LinearSVC
+
             svc = LinearSVC(C=self.C, random_state=0).fit(train, target)
             proxy[:, column] = 1.0 / (1.0 + np.exp(-svc.decision_function(vectors)))
         specified = np.array([[float(e.label == label) for label in labels] for e in examples])

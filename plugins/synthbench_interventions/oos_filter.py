@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from synthbench import (
     Example,
@@ -106,6 +105,8 @@ class OosFilter:
         if trained:
             vectors = ctx.embedder().encode([e.text for e in examples])
             rows = sorted(marked)
+            from sklearn.linear_model import LogisticRegression
+
             model = LogisticRegression(class_weight="balanced", max_iter=2000)
             model.fit(vectors[rows], [marked[i] for i in rows])
             column = list(model.classes_).index(True)
