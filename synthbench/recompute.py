@@ -17,9 +17,11 @@ from synthbench import metrics
 from synthbench.data import TaskData, load_task_data
 from synthbench.errors import SynthbenchError
 from synthbench.metrics.equivalence import LearningCurve, curve_key, real_equivalent_n
+from synthbench.metrics.headroom import gap_closed
 from synthbench.plugins import Plugins
 from synthbench.record import CellConfig
 from synthbench.run.fitting import fit_and_score, real_sample
+from synthbench.run.headroom import CEILINGS, ceiling_name, fit_ceiling, task_chance
 from synthbench.run.mixing import mix_real, score_mixed
 from synthbench.run.stages import real_sample as cell_real_sample
 from synthbench.types import Example, Task
@@ -135,7 +137,7 @@ class Recomputer:
                     task: Task, data: TaskData, examples: Sequence[Example],
                     real: Sequence[Example], out: Outcome) -> None:
         where = f"classifiers.{classifier}"
-        self._arithmetic(where, stored, len(task.label_names), out)
+        self._arithmetic(where, stored, task, data, out)
         if classifier not in self.plugins.classifiers.ids():
             out.not_recomputed.append(f"{classifier} (no installed plugin registers it)")
             return
@@ -171,29 +173,50 @@ class Recomputer:
             out.not_recomputed.append(f"{classifier} agreement curve")
         out.recomputed.append(classifier)
 
-    def _arithmetic(self, where: str, stored: Mapping[str, Any], n_labels: int,
+    def _arithmetic(self, where: str, stored: Mapping[str, Any], task: Task, data: TaskData,
                     out: Outcome) -> None:
-        """Fields that follow from other stored numbers: utility, N_eq on its curve, and the
-        gap-closed fields where a record has them."""
+        """Fields that follow from other stored numbers and the real data: utility, N_eq on
+        its curve, and chance, ceiling and gap closed where a record has them."""
         syn, real = stored["synthetic"].get("macro_f1"), stored["real"].get("macro_f1")
         ratio = syn / real if syn is not None and real else None
         if not _close(stored.get("utility"), ratio, EXACT):
             out.problems.append(f"{where}.utility {_fmt(stored.get('utility'))} is not its stored "
                                 f"synthetic / real macro-F1 ({_fmt(ratio)})")
-        chance = stored.get("chance_macro_f1")
-        if chance is not None and not _close(chance, metrics.chance_macro_f1(n_labels), EXACT):
-            out.problems.append(_mismatch(f"{where}.chance_macro_f1", chance,
-                                          metrics.chance_macro_f1(n_labels), "the task's labels"))
-        ceiling, gap = stored.get("ceiling"), stored.get("gap_closed")
-        if gap is not None and chance is not None and ceiling is not None and syn is not None \
-                and ceiling != chance:
-            value = (float(syn) - float(chance)) / (float(ceiling) - float(chance))
-            if not _close(gap, value, EXACT):
-                out.problems.append(_mismatch(f"{where}.gap_closed", gap, value,
-                                              "its macro-F1, chance and ceiling"))
+        if stored.get("ceiling") is not None or stored.get("chance_macro_f1") is not None:
+            self._headroom(where, stored, task, data, syn, out)
         n_eq = stored.get("n_eq")
         if isinstance(n_eq, Mapping) and syn is not None:
             self._n_eq(where, n_eq, float(syn), out)
+
+    def _headroom(self, where: str, stored: Mapping[str, Any], task: Task, data: TaskData,
+                  syn: float | None, out: Outcome) -> None:
+        """Chance recomputed exactly, the ceiling read from its stored fit under
+        ``ceilings/``, and gap closed as their arithmetic."""
+        chance, ceiling = stored.get("chance_macro_f1"), stored.get("ceiling")
+        exact = task_chance(task, data)
+        if not _close(chance, exact, EXACT):
+            out.problems.append(_mismatch(f"{where}.chance_macro_f1", chance, exact,
+                                          "the real data's label prior and test labels"))
+        if not isinstance(ceiling, Mapping):
+            out.problems.append(f"{where}.ceiling is not a stored ceiling fit")
+            return
+        name = str(ceiling.get("file", ""))
+        path = self.results / CEILINGS / name
+        if "/" in name or name.startswith(".") or not path.is_file() or path.is_symlink():
+            out.problems.append(f"{where}.ceiling.file {name!r} is not a file under ceilings/")
+            return
+        from synthbench.store import read_json
+
+        fitted = read_json(path)
+        for key in ("macro_f1", "n_train"):
+            if not isinstance(fitted, Mapping) or fitted.get(key) != ceiling.get(key):
+                out.problems.append(f"{where}.ceiling.{key} {ceiling.get(key)!r} is not the "
+                                    f"one in ceilings/{name}")
+                return
+        gap = gap_closed(syn, exact, ceiling.get("macro_f1"))
+        if not _close(stored.get("gap_closed"), gap, EXACT):
+            out.problems.append(_mismatch(f"{where}.gap_closed", stored.get("gap_closed"), gap,
+                                          "its macro-F1, chance and ceiling"))
 
     def _n_eq(self, where: str, n_eq: Mapping[str, Any], syn: float, out: Outcome) -> None:
         name = str(n_eq.get("curve", ""))
@@ -287,3 +310,25 @@ def check_curve(name: str, curve: LearningCurve, plugins: Plugins, data: TaskDat
     if not _close(stored, value, SCORE_TOLERANCE):
         problems.append(_mismatch(f"points[n={n}].macro_f1", stored, value, "the real data"))
     return problems
+
+
+def check_ceiling(name: str, stored: Mapping[str, Any], plugins: Plugins, data: TaskData,
+                  task: Task) -> list[str]:
+    """Problems of a stored ceiling fit: its file name's key must follow from its task,
+    classifier, seed, size and the real data, and a recomputable classifier refitted on the
+    same texts must give its macro-F1."""
+    classifier, seed, n = stored.get("classifier"), stored.get("seed"), stored.get("n_train")
+    if not isinstance(classifier, str) or not isinstance(seed, int) or not isinstance(n, int):
+        return ["not a ceiling fit (classifier, seed and n_train are needed)"]
+    expected = ceiling_name(task, classifier, seed, data, n)
+    if name != expected:
+        return [f"file name does not follow from its task, classifier, seed, size and the "
+                f"real data (expected {expected})"]
+    if classifier not in plugins.classifiers.ids() or \
+            not plugins.classifiers.get(classifier).recomputable:
+        return []
+    value = fit_ceiling(plugins.classifiers.get(classifier).factory(seed), task, data, seed,
+                        n).macro_f1
+    if not _close(stored.get("macro_f1"), value, SCORE_TOLERANCE):
+        return [_mismatch("macro_f1", stored.get("macro_f1"), value, "the real data")]
+    return []

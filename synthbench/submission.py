@@ -37,7 +37,7 @@ from synthbench.store import (
 from synthbench.types import Example
 
 CELL_FILES = frozenset({RESULT, GENERATION, SYNTHETIC, CURATED, CURATION})
-FOLDERS = ("cells", "baselines", "curves", "subjectivity")
+FOLDERS = ("cells", "baselines", "curves", "ceilings", "subjectivity")
 
 
 def tree_problems(results: Path) -> list[str]:

@@ -30,8 +30,9 @@ from synthbench.leaderboard import build
 from synthbench.metrics import mean_ci
 from synthbench.metrics.equivalence import LearningCurve
 from synthbench.plugins import Plugins, load_plugins
-from synthbench.recompute import Recomputer, check_curve
+from synthbench.recompute import Recomputer, check_ceiling, check_curve
 from synthbench.record import CellConfig, CellRecord
+from synthbench.run.headroom import CEILINGS
 from synthbench.sanity import Refused, range_problems, read_json_file
 from synthbench.store import RESULT
 from synthbench.submission import id_problems, record_problems, stored_texts, tree_problems
@@ -186,17 +187,21 @@ class _Run:
             report.problems += [f"{label}: {p}" for p in found]
             new = self.base is None or not (self.base / folder / path.name).is_file() \
                 or (path.name in changed and self.allow_regenerate)
-            if folder == "curves" and not found:
+            if folder in ("curves", CEILINGS) and not found:
                 self.curve(label, path.name, value, new)
-            elif folder != "curves":
+            elif folder not in ("curves", CEILINGS):
                 self.note(f"{folder} (an LLM's judgments: not recomputed)", path.name)
 
     def curve(self, label: str, name: str, value: Mapping[str, Any], new: bool) -> None:
-        try:
-            curve = LearningCurve.from_json(value)
-        except (KeyError, TypeError, ValueError) as exc:
-            self.report.problems.append(f"{label}: not a learning curve ({type(exc).__name__})")
-            return
+        """A new learning curve or ceiling fit: its name's key checked and a fit redone."""
+        curve = None
+        if label.startswith("curves/"):
+            try:
+                curve = LearningCurve.from_json(value)
+            except (KeyError, TypeError, ValueError) as exc:
+                self.report.problems.append(f"{label}: not a learning curve "
+                                            f"({type(exc).__name__})")
+                return
         task_id = name.split("__", 1)[0]
         plugins = self.recomputer.plugins
         if not new:
@@ -209,8 +214,9 @@ class _Run:
         if isinstance(data, str):
             self.report.problems.append(f"{label}: cannot recompute: {data}")
             return
-        self.report.problems += [f"{label}: {p}"
-                                 for p in check_curve(name, curve, plugins, data, task)]
+        found = (check_curve(name, curve, plugins, data, task) if curve is not None
+                 else check_ceiling(name, value, plugins, data, task))
+        self.report.problems += [f"{label}: {p}" for p in found]
 
 
 def validate(results: Path, base: Path | None = None, sample: int | None = None,
@@ -231,7 +237,7 @@ def validate(results: Path, base: Path | None = None, sample: int | None = None,
     run = _Run(results, base, Recomputer(plugins, data_dir, results), allow_regenerate,
                Report(tree_problems(results), 0, 0, []))
     run.cells(sample)
-    for folder in ("baselines", "curves", "subjectivity"):
+    for folder in ("baselines", "curves", CEILINGS, "subjectivity"):
         run.files(folder)
     if base is not None:
         for old in sorted(p for p in (base / "cells").glob("*") if p.is_dir()):

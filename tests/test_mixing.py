@@ -97,6 +97,7 @@ def test_cost_per_f1_point() -> None:
     assert cost_per_f1_point(None, 0.6) is None
     assert cost_per_f1_point(1.0, None) is None
     assert cost_per_f1_point(1.0, 0.4, baseline_f1=0.5) is None
-    assert chance_macro_f1(4) == 0.25
+    assert chance_macro_f1({k: 0.25 for k in "abcd"}, list("abcd") * 100, list("abcd")) == \
+        pytest.approx(0.25, abs=0.01)
     with pytest.raises(ValueError):
         cost_per_f1_point(-1.0, 0.5)

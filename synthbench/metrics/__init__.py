@@ -6,8 +6,9 @@ distance 1 - cos; none of them builds an n x n matrix.
 
 from __future__ import annotations
 
-from synthbench.metrics.cost import chance_macro_f1, cost_per_f1_point
+from synthbench.metrics.cost import cost_per_f1_point
 from synthbench.metrics.diversity import chamfer, remote_clique
+from synthbench.metrics.headroom import chance_macro_f1, gap_closed, label_prior
 from synthbench.metrics.lexical import compression_ratio, distinct_n, tokenize
 from synthbench.metrics.similarity import (
     NearDuplicate,
@@ -26,6 +27,8 @@ __all__ = [
     "cost_per_f1_point",
     "detectable_rho",
     "distinct_n",
+    "gap_closed",
+    "label_prior",
     "leakage",
     "mean_ci",
     "mean_cross_distance",

@@ -10,8 +10,8 @@ def cost_per_f1_point(usd: float | None, macro_f1: float | None,
     """Dollars per macro-F1 percentage point the cell's synthetic data buys over a baseline.
 
     ``usd / (100 * (macro_f1 - baseline_f1))``, with F1 in [0, 1]: the default baseline 0
-    prices every point of the synthetic-trained classifier's macro-F1; pass e.g. chance
-    (``chance_macro_f1``) or the zero-shot cell's F1 to price only the points above it. None
+    prices every point of the synthetic-trained classifier's macro-F1; pass e.g. the cell's
+    chance macro-F1 or the zero-shot cell's F1 to price only the points above it. None
     when the cost is unknown, an F1 is missing, or nothing is gained over the baseline. A free
     (local) model costs 0.0 per point.
     """
@@ -24,9 +24,3 @@ def cost_per_f1_point(usd: float | None, macro_f1: float | None,
         return None
     return usd / points
 
-
-def chance_macro_f1(n_labels: int) -> float:
-    """Expected macro-F1 of guessing uniformly at random on a balanced test set: 1/k."""
-    if n_labels < 1:
-        raise ValueError(f"need at least one label, got {n_labels}")
-    return 1.0 / n_labels

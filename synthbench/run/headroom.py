@@ -14,12 +14,13 @@ import json
 import time
 from typing import Any
 
-from synthbench.data import fingerprint
+from synthbench.data import TaskData, fingerprint
 from synthbench.metrics.headroom import chance_macro_f1, gap_closed, label_prior
-from synthbench.record import CellConfig, ClassifierResult
+from synthbench.record import CellConfig, ClassifierResult, FitScores
 from synthbench.run.fitting import fit_and_score, real_sample
 from synthbench.run.workspace import Workspace
 from synthbench.store import read_json, write_json
+from synthbench.types import Task
 
 CEILINGS = "ceilings"
 
@@ -34,16 +35,12 @@ def ceiling(ws: Workspace, classifier: str, config: CellConfig) -> tuple[dict[st
     train = [e for e in data.train if e.label in task.label_names]
     cap = min(spec.ceiling_cap, ws.settings.ceiling_cap or spec.ceiling_cap)
     n = min(len(train), cap)
-    parts = [data.fingerprint, fingerprint(data.test), classifier, config.seed, n]
-    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
-    path = ws.settings.out / CEILINGS / f"{task.id}__{classifier}__s{config.seed}__{key}.json"
+    path = ws.settings.out / CEILINGS / ceiling_name(task, classifier, config.seed, data, n)
     if path.exists():
         return dict(read_json(path)), path.name
     ws.log(f"{task.id}: real ceiling of {classifier} on {n} training texts")
-    sample = train if n == len(train) else real_sample(train, task.label_names, n, config.seed,
-                                                       "ceiling")
     started = time.perf_counter()
-    scores = fit_and_score(spec.factory(config.seed), sample, data.test, task.label_names)
+    scores = fit_ceiling(spec.factory(config.seed), task, data, config.seed, n)
     stored = {"classifier": classifier, "seed": config.seed, "n_train": n, "cap": cap,
               "whole_split": n == len(train), "macro_f1": scores.macro_f1,
               "accuracy": scores.accuracy, "seconds": round(time.perf_counter() - started, 1)}
@@ -51,17 +48,38 @@ def ceiling(ws: Workspace, classifier: str, config: CellConfig) -> tuple[dict[st
     return stored, path.name
 
 
+def ceiling_name(task: Task, classifier: str, seed: int, data: TaskData, n: int) -> str:
+    """The ceiling's file name: its key covers both splits as loaded (the test split after
+    any rows were left out), the classifier, the seed and the training size."""
+    parts = [data.fingerprint, fingerprint(data.test), classifier, seed, n]
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:24]
+    return f"{task.id}__{classifier}__s{seed}__{key}.json"
+
+
+def fit_ceiling(model: Any, task: Task, data: TaskData, seed: int, n: int) -> FitScores:
+    """``model`` fitted on the train split (a seeded label-balanced sample of ``n`` when that
+    is fewer than its rows) and scored on the test split."""
+    train = [e for e in data.train if e.label in task.label_names]
+    sample = train if n >= len(train) else real_sample(train, task.label_names, n, seed,
+                                                       "ceiling")
+    return fit_and_score(model, sample, data.test, task.label_names)
+
+
 def with_headroom(ws: Workspace, classifier: str, config: CellConfig,
                   result: ClassifierResult) -> ClassifierResult:
     """``result`` with its chance macro-F1 (the train split's label prior drawn blind on this
     test split, exact), its real ceiling and the gap its synthetic F1 closes."""
     task = ws.task(config.task)
-    data = ws.task_data(task)
-    chance = chance_macro_f1(label_prior([e.label for e in data.train], task.label_names),
-                             [e.label for e in data.test], task.label_names)
+    chance = task_chance(task, ws.task_data(task))
     fitted, name = ceiling(ws, classifier, config)
     top = fitted["macro_f1"]
     return dataclasses.replace(
         result, chance_macro_f1=chance,
         ceiling={"macro_f1": top, "n_train": fitted["n_train"], "file": name},
         gap_closed=gap_closed(result.synthetic.macro_f1, chance, top))
+
+
+def task_chance(task: Task, data: TaskData) -> float:
+    """The exact chance macro-F1 of the task's train label prior on its test split."""
+    return chance_macro_f1(label_prior([e.label for e in data.train], task.label_names),
+                           [e.label for e in data.test], task.label_names)
