@@ -23,15 +23,16 @@ def extend_results(plugins: Plugins, settings: RunSettings, tasks: Collection[st
     """Extend every finished cell under ``settings.out`` (of ``tasks``, when given); cells
     that measured N_eq or a real mix are run under settings that measure them again, grouped
     so each group shares one workspace (task data, embeddings, ceilings)."""
-    groups: dict[tuple[int | None, tuple[int, ...]], list[tuple[Path, CellRecord]]]
-    groups = defaultdict(list)
+    groups: dict[tuple[int | None, tuple[str, ...], tuple[int, ...]],
+                 list[tuple[Path, CellRecord]]] = defaultdict(list)
     for path, record in iter_results(settings.out):
         if not tasks or record.config.task in tasks:
             groups[stored_settings(record)].append((path.parent, record))
     outcomes = []
-    for (n_eq_max, mix_real), cells in sorted(groups.items(), key=lambda g: repr(g[0])):
+    for (n_eq_max, n_eq_for, mix_real), cells in sorted(groups.items(),
+                                                        key=lambda g: repr(g[0])):
         group = replace(settings, n_eq=n_eq_max is not None, n_eq_max=n_eq_max,
-                        mix_real=mix_real)
+                        n_eq_classifiers=frozenset(n_eq_for), mix_real=mix_real)
         with Runner(plugins, group, log=log) as runner:
             outcomes += runner.extend_stored(cells, on_cell)
     return outcomes

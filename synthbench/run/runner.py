@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -240,8 +239,8 @@ class Runner:
                     or self._test_changed(stored)
                     or not set(config.classifiers) <= set(stored.classifiers)
                     or self._fresh_baselines(config, stored)
-                    or any(map(partial(stages.incomplete, self.ws),
-                               stored.classifiers.values())))
+                    or any(stages.incomplete(self.ws, name, result)
+                           for name, result in stored.classifiers.items()))
 
     def _test_changed(self, stored: CellRecord) -> bool:
         """Whether the cell was scored on another test split than its task's now (e.g. before
@@ -321,9 +320,13 @@ class Runner:
         return {**stored.timings, "extension_s": round(generation + evaluation, 3)}
 
 
-def stored_settings(record: CellRecord) -> tuple[int | None, tuple[int, ...]]:
-    """What a stored cell measured beyond the defaults, as the ``n_eq_max`` (None: no N_eq) and
-    ``mix_real`` settings that measure it again when the cell is re-scored."""
+def stored_settings(record: CellRecord
+                    ) -> tuple[int | None, tuple[str, ...], tuple[int, ...]]:
+    """What a stored cell measured beyond the defaults, as the settings that measure it again
+    when the cell is re-scored: ``n_eq_max`` (None: no N_eq), the classifiers it measured N_eq
+    for, and ``mix_real``."""
     n_max = {int(r.n_eq["n_max"]) for r in record.classifiers.values() if r.n_eq}
     mixes = {int(k) for r in record.classifiers.values() for k in (r.mixed or {})}
-    return (max(n_max) if n_max else None), tuple(sorted(mixes))
+    return ((max(n_max) if n_max else None),
+            tuple(sorted(c for c, r in record.classifiers.items() if r.n_eq)),
+            tuple(sorted(mixes)))

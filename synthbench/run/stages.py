@@ -218,12 +218,18 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
     return extend(ws, classifier, config, result, synthetic)
 
 
-def incomplete(ws: Workspace, result: ClassifierResult) -> bool:
+def incomplete(ws: Workspace, classifier: str, result: ClassifierResult) -> bool:
     """Whether this run measures something ``result`` lacks: its chance and ceiling (always),
     N_eq, or a K of ``--mix-real``."""
-    wants_n_eq = ws.settings.n_eq and result.synthetic.macro_f1 is not None
-    return (result.ceiling is None or (wants_n_eq and result.n_eq is None) or any(
+    return (result.ceiling is None or (_wants_n_eq(ws, classifier, result)
+                                       and result.n_eq is None) or any(
         str(k) not in (result.mixed or {}) for k in ws.settings.mix_real))
+
+
+def _wants_n_eq(ws: Workspace, classifier: str, result: ClassifierResult) -> bool:
+    only = ws.settings.n_eq_classifiers
+    return (ws.settings.n_eq and result.synthetic.macro_f1 is not None
+            and (only is None or classifier in only))
 
 
 def extend(ws: Workspace, classifier: str, config: CellConfig, result: ClassifierResult,
@@ -231,12 +237,12 @@ def extend(ws: Workspace, classifier: str, config: CellConfig, result: Classifie
     """``result`` with what this run measures and it lacks: chance, ceiling and gap closed, the
     real-data-equivalent size on the classifier's real learning curve, and synthetic + K real
     against K real alone."""
-    if not incomplete(ws, result):
+    if not incomplete(ws, classifier, result):
         return result
     if result.ceiling is None:
         result = with_headroom(ws, classifier, config, result)
     f1 = result.synthetic.macro_f1
-    if ws.settings.n_eq and f1 is not None and result.n_eq is None:
+    if _wants_n_eq(ws, classifier, result) and f1 is not None and result.n_eq is None:
         curve, name = real_curve(ws, classifier, config)
         result = dataclasses.replace(
             result, n_eq={**real_equivalent_n(curve, f1).to_json(), "curve": name})

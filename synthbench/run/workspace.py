@@ -49,6 +49,7 @@ class RunSettings:
     data_dir: Path | None
     n_eq: bool = False
     n_eq_max: int | None = None
+    n_eq_classifiers: frozenset[str] | None = None  # N_eq for these only (None: every one)
     mix_real: tuple[int, ...] = ()
     ceiling_cap: int | None = None
     leakage_threshold: float = 0.95
