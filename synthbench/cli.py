@@ -11,12 +11,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from synthbench import defaults
 from synthbench.errors import SynthbenchError
 from synthbench.paths import cache_dir_from, use_cache_dir
-from synthbench.plugins import Plugins, PluginSelection, Registry
+from synthbench.plugins import Plugins, PluginSelection
 from synthbench.run.grid import curation_grid, generator_grid, parse_param, seeds, split_values
 
 
@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "real + synthetic), e.g. --mix-real 10,50,100")
     run.add_argument("--oracle-size", type=int, default=4000,
                      help="real training examples for the label-accuracy oracle (default 4000)")
+    run.add_argument("--keep-test-overlap", action="store_true",
+                     help="score on the whole test split, rows whose text also occurs in train "
+                     "included (default: left out); part of the cell's hash")
     run.add_argument("--oracle", metavar="CLASSIFIER", default=defaults.ORACLE,
                      help="classifier behind label accuracy and label replacement, trained on "
                      f"real data (default {defaults.ORACLE}); part of the cell's hash")
@@ -136,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
                                       "interventions", "baselines", "plugins"])
     lst.add_argument("--results", default="results", help="for tasks: show measured "
                      "subjectivity from DIR/subjectivity/ when a record exists (default results/)")
+    lst.add_argument("--audit", action="store_true", help="for tasks: also load each task's "
+                     "data and count its train rows, test rows and test rows also in train "
+                     "(needs --data-dir)")
+    lst.add_argument("--data-dir", help="for tasks with --audit: offline task data "
+                     "DIR/<task>/{train,test}.jsonl (default $SYNTHBENCH_DATA_DIR)")
 
     subj = sub.add_parser("subjectivity", parents=[common],
                           help="measure task subjectivity with an LLM judge (Li's pairwise "
@@ -248,6 +256,7 @@ def _run(args: argparse.Namespace) -> int:
         n=args.n, seeds=seeds(args.seed),
         classifiers=split_values(args.classifier) or list(defaults.CLASSIFIERS),
         oracle_size=args.oracle_size, oracle=args.oracle,
+        keep_test_overlap=args.keep_test_overlap,
         curations=curation_grid(args.intervention, args.intervention_params),
         baselines=[(b, dict(parse_param(p) for p in args.baseline_params))
                    for b in split_values(args.baseline)],
@@ -300,59 +309,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    plugins = _plugins(args)
-    rows: list[list[Any]]
-    if args.what == "tasks":
-        headers = ["task", "labels", "subjectivity", "data (hub id / offline folder)", "plugin"]
-        rows = []
-        for task_id in plugins.tasks.ids():
-            task = plugins.tasks.get(task_id)
-            mark = " (provisional)" if task.subjectivity.provisional else ""
-            hub = task.hub.id + (f" [{task.hub.config}]" if task.hub.config else "") \
-                if task.hub else "no hub copy"
-            rows.append([task.id, ", ".join(task.label_names),
-                         f"{task.subjectivity.score:.2f}{mark}",
-                         f"{hub} / <data-dir>/{task.data_dir_name}/",
-                         plugins.tasks.origin(task_id).distribution])
-        from synthbench.subjectivity.command import with_measured
+    from synthbench.listing import list_command
 
-        headers, rows = with_measured(headers, rows, Path(args.results))
-    elif args.what == "models":
-        headers = ["provider", "model ids", "description", "plugin"]
-        rows = []
-        for p in plugins.providers.ids():
-            pspec, origin = plugins.providers.get(p), plugins.providers.origin(p).distribution
-            rows.append([p, p if p == defaults.MODEL else f"{p}/<model>", pspec.description,
-                         origin])
-            for model in pspec.models() if pspec.models else ():  # offline models, one a row
-                rows.append(["", model["id"], f"{model['size']}; {model['engine']}; "
-                             f"{model['installed']}" + (f"; {model['note']}"
-                                                        if model.get("note") else ""), origin])
-    elif args.what in ("generators", "interventions", "baselines"):
-        registry: Registry[Any] = getattr(plugins, args.what)
-        headers = [args.what[:-1], "description", "parameters (defaults)", "plugin"]
-        rows = [[item, registry.get(item).description, _defaults(registry.get(item).factory),
-                 registry.origin(item).distribution] for item in registry.ids()]
-    elif args.what == "classifiers":
-        headers = ["classifier", "description", "plugin"]
-        rows = [[c, plugins.classifiers.get(c).description,
-                 plugins.classifiers.origin(c).distribution] for c in plugins.classifiers.ids()]
-    else:
-        headers = ["plugin", "distribution", "version", "module", "status"]
-        rows = [[p.name, p.distribution, p.version, p.module, p.error or "ok"]
-                for p in sorted(plugins.loaded, key=lambda p: p.name)]
-    from tabulate import tabulate
-
-    print(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
-    return 0
-
-
-def _defaults(factory: Any) -> str:
-    """A component's parameters with their defaults, as ``k=v, ...``."""
-    try:
-        return ", ".join(f"{k}={v}" for k, v in sorted(factory().get_params().items()))
-    except Exception as exc:  # a component with required parameters
-        return f"(no defaults: {type(exc).__name__})"
+    return list_command(args, _plugins(args))
 
 
 def _leaderboard(args: argparse.Namespace) -> int:

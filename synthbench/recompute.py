@@ -17,6 +17,7 @@ from synthbench import metrics
 from synthbench.data import TaskData, load_task_data
 from synthbench.errors import SynthbenchError
 from synthbench.metrics.equivalence import LearningCurve, curve_key, real_equivalent_n
+from synthbench.overlap import evaluation_data
 from synthbench.plugins import Plugins
 from synthbench.record import CellConfig
 from synthbench.run.fitting import fit_and_score, real_sample
@@ -106,6 +107,7 @@ class Recomputer:
                                 f"real data here ({data.fingerprint[:12]}…): its scores cannot "
                                 "be recomputed")
             return out
+        data = evaluation_data(data, config.keep_test_overlap)
         try:
             real = cell_real_sample(task, data, config)
         except (ValueError, SynthbenchError) as exc:
@@ -266,13 +268,18 @@ class Recomputer:
 def check_curve(name: str, curve: LearningCurve, plugins: Plugins, data: TaskData,
                 task: Task) -> list[str]:
     """Problems of a stored real learning curve: its file name's key and its smallest point,
-    refitted (the cheapest), must follow from the real data."""
+    refitted (the cheapest), must follow from the real data, scored on the test split the key
+    names (the whole one, or the one without rows that also occur in train)."""
     problems = []
-    key = curve_key(data.fingerprint, curve.classifier, curve.seed, curve.n)
-    expected = f"{task.id}__{curve.classifier}__s{curve.seed}__{key}.json"
-    if name != expected:
+    names = {}
+    for keep in (True, False):
+        scored = evaluation_data(data, keep)
+        key = curve_key(scored.fingerprint, curve.classifier, curve.seed, curve.n)
+        names[f"{task.id}__{curve.classifier}__s{curve.seed}__{key}.json"] = scored
+    data = names.get(name, data)
+    if name not in names:
         problems.append(f"file name does not follow from its task, classifier, seed, sizes and "
-                        f"the real data (expected {expected})")
+                        f"the real data (expected {' or '.join(names)})")
     if curve.classifier not in plugins.classifiers.ids() or not curve.n:
         return problems
     spec = plugins.classifiers.get(curve.classifier)
