@@ -246,7 +246,7 @@ class Runner:
         measured = (stages.Measured(stored.n_synthetic, stored.n_real, stored.n_test,
                                     stored.metrics)
                     if stored is not None and same_oracle
-                    else stages.measure(ws, config, curated.examples, real))
+                    else stages.measure(ws, config, curated.examples, real, generated))
         merged = replace(config, classifiers=tuple(sorted(scored)),
                          baselines=tuple((b, r.params) for b, r in sorted(done.items())))
         record = CellRecord(
@@ -258,7 +258,8 @@ class Runner:
             n_synthetic=measured.n_synthetic, n_real=measured.n_real, n_test=measured.n_test,
             cost=stored.cost if stored is not None else stages.cost_of(generated.record),
             data={"source": data.source, "fingerprint": data.fingerprint,
-                  "reports": {s: dataclasses.asdict(r) for s, r in data.reports.items()}},
+                  "reports": {s: dataclasses.asdict(r) for s, r in data.reports.items()},
+                  "test_overlap": ws.overlap(task).to_json(not config.keep_test_overlap)},
             provenance=ws.provenance(),
             timings={"generation_s": round(generated_at - started, 3),
                      "evaluation_s": round(time.perf_counter() - generated_at, 3)},
