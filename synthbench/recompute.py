@@ -107,7 +107,10 @@ class Recomputer:
                                 f"real data here ({data.fingerprint[:12]}…): its scores cannot "
                                 "be recomputed")
             return out
-        data = evaluation_data(data, config.keep_test_overlap)
+        # A record from before the overlap audit (no data.test_overlap) was scored on the
+        # whole test split: it is recomputed as what it is until it is re-scored.
+        whole = config.keep_test_overlap or "test_overlap" not in (record.get("data") or {})
+        data = evaluation_data(data, whole)
         try:
             real = cell_real_sample(task, data, config)
         except (ValueError, SynthbenchError) as exc:

@@ -184,3 +184,27 @@ def test_a_stored_few_shot_cell_s_copies_are_measured_without_generating(
         **record.metrics.to_json(), "train_copies": copies}})
     assert again.metrics.train_copies == copies
     assert CellRecord.from_json(json.loads(json.dumps(again.to_json()))) == again
+
+
+def test_a_cell_is_scored_without_the_overlap_unless_it_keeps_it(
+        plugins: Plugins, shared_data: Path, tmp_path: Path) -> None:
+    from synthbench.run import Runner, RunSettings, make_configs
+
+    settings = RunSettings(out=tmp_path, data_dir=shared_data, progress=False)
+    cells = [make_configs(plugins, models=["mock/overlap"], tasks=["trec"],
+                          generators=["few_shot"], params={"k": 2}, n=12, seeds=[1],
+                          classifiers=["tfidf_lr"], oracle_size=100,
+                          keep_test_overlap=keep)[0] for keep in (False, True)]
+    with Runner(plugins, settings) as runner:
+        cleaned, whole = runner.run(cells)
+        mock = runner.ws.provider("mock/overlap")
+        assert isinstance(mock, MockProvider) and len(mock.requests) == 12, "texts shared"
+    assert (cleaned.record.n_test, whole.record.n_test) == (489, 500)
+    assert cleaned.record.data["test_overlap"]["excluded"] is True
+    assert whole.record.data["test_overlap"] == {**cleaned.record.data["test_overlap"],
+                                                 "excluded": False, "n_test_after": 500}
+    assert cleaned.record.data["fingerprint"] == whole.record.data["fingerprint"]
+    assert cleaned.folder != whole.folder and whole.folder.name.endswith("keep-test-overlap")
+    copies = cleaned.record.metrics.train_copies
+    assert copies is not None and copies["prompt_examples"]["n"] == 12
+    assert copies["train_split"]["n"] == 12 and "prompt_note" not in copies
