@@ -27,12 +27,16 @@ from synthbench.errors import SynthbenchError
 from synthbench.generation import (
     REFUSAL,
     PromptGenerator,
+    ShowsExamples,
     examples_of,
     parse_label,
     parse_text,
+    request_labels,
     request_seed,
     word_cap,
 )
+from synthbench.metrics.copies import copies_of_train
+from synthbench.overlap import normalise_text
 from synthbench.paths import cache_dir
 from synthbench.plugins import Plugins, load_plugins
 from synthbench.record import CellConfig, CellRecord
@@ -126,6 +130,7 @@ __all__ = [
     "ProviderSpec",
     "Reply",
     "RequestLayer",
+    "ShowsExamples",
     "Subjectivity",
     "SynthbenchError",
     "Task",
@@ -135,14 +140,17 @@ __all__ = [
     "balanced_quota",
     "cache_dir",
     "classify_status",
+    "copies_of_train",
     "default_embedder",
     "default_model_path",
     "examples_of",
     "hookimpl",
     "load_plugins",
+    "normalise_text",
     "parse_label",
     "parse_text",
     "redact",
+    "request_labels",
     "request_seed",
     "sample_per_label",
     "word_cap",

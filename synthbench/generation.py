@@ -13,8 +13,8 @@ import math
 import random
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from synthbench.errors import SynthbenchError
 from synthbench.types import (
@@ -153,11 +153,8 @@ class PromptGenerator(ABC):
     def generate(self, ctx: GenerationContext) -> GenerationOutcome:
         task = ctx.task
         self.start(ctx)
-        rng = random.Random(request_seed(ctx.seed, "prompts"))
-        # Round-robin over labels, so that every batch holds every label.
-        most = max(ctx.per_label.values(), default=0)
-        wanted = [name for i in range(most) for name in task.label_names
-                  if i < ctx.per_label.get(name, 0)]
+        rng = self.prompt_rng(ctx.seed)
+        wanted = wanted_labels(task.label_names, ctx.per_label)
         counts = GenerationCounts(requested=len(wanted))
         extra_left = math.ceil(self.retry_budget * len(wanted))
         examples: list[Example] = []
@@ -199,6 +196,11 @@ class PromptGenerator(ABC):
         counts.shortfall = counts.requested - counts.kept
         return GenerationOutcome(tuple(examples), counts, usage, self.outcome_meta())
 
+    @staticmethod
+    def prompt_rng(seed: int) -> random.Random:
+        """The generator the prompts of a cell draw from, in request order."""
+        return random.Random(request_seed(seed, "prompts"))
+
     def _request(self, task: Task, name: str, index: int, rng: random.Random,
                  ctx: GenerationContext) -> GenerationRequest:
         return self.adjust(GenerationRequest(
@@ -206,6 +208,39 @@ class PromptGenerator(ABC):
             max_tokens=self.tokens_for(task), temperature=self.temperature, top_p=self.top_p,
             seed=request_seed(ctx.seed, name, index), sample_index=index,
         ))
+
+
+def wanted_labels(label_names: Sequence[str], per_label: Mapping[str, int]) -> list[str]:
+    """The label of each first request: round-robin over labels, so every batch holds all."""
+    most = max(per_label.values(), default=0)
+    return [name for i in range(most) for name in label_names if i < per_label.get(name, 0)]
+
+
+def request_labels(label_names: Sequence[str], per_label: Mapping[str, int],
+                   kept_requests: Collection[int], retry_budget: float) -> list[str]:
+    """The label of every request ``PromptGenerator.generate`` sent, replayed from what it
+    kept: a request whose index is not in ``kept_requests`` failed and, while the retry
+    budget lasts, its label was queued again at the end, in request order."""
+    labels = wanted_labels(label_names, per_label)
+    extra_left = math.ceil(retry_budget * len(labels))
+    index = 0
+    while index < len(labels):
+        if index not in kept_requests and extra_left > 0:
+            extra_left -= 1
+            labels.append(labels[index])
+        index += 1
+    return labels
+
+
+@runtime_checkable
+class ShowsExamples(Protocol):
+    """A generator whose prompts quote real training examples, and can say which ones."""
+
+    def prompt_examples(self, ctx: GenerationContext, kept_requests: Collection[int]
+                        ) -> list[tuple[Example, ...]]:
+        """The real examples quoted in each request's prompt, by request index, replayed from
+        the cell's seed, train split and quota without calling any model (``ctx.provider``
+        is not used); ``kept_requests``: the request indices of the texts generation kept."""
 
 
 def word_cap(text: str, words: int) -> str:

@@ -18,6 +18,7 @@ from synthbench.data import TaskData, load_task_data
 from synthbench.errors import SynthbenchError
 from synthbench.metrics.equivalence import LearningCurve, curve_key, real_equivalent_n
 from synthbench.metrics.headroom import gap_closed
+from synthbench.overlap import evaluation_data
 from synthbench.plugins import Plugins
 from synthbench.record import CellConfig
 from synthbench.run.fitting import fit_and_score, real_sample
@@ -108,6 +109,10 @@ class Recomputer:
                                 f"real data here ({data.fingerprint[:12]}…): its scores cannot "
                                 "be recomputed")
             return out
+        # A record from before the overlap audit (no data.test_overlap) was scored on the
+        # whole test split: it is recomputed as what it is until it is re-scored.
+        whole = config.keep_test_overlap or "test_overlap" not in (record.get("data") or {})
+        data = evaluation_data(data, whole)
         try:
             real = cell_real_sample(task, data, config)
         except (ValueError, SynthbenchError) as exc:
@@ -289,13 +294,18 @@ class Recomputer:
 def check_curve(name: str, curve: LearningCurve, plugins: Plugins, data: TaskData,
                 task: Task) -> list[str]:
     """Problems of a stored real learning curve: its file name's key and its smallest point,
-    refitted (the cheapest), must follow from the real data."""
+    refitted (the cheapest), must follow from the real data, scored on the test split the key
+    names (the whole one, or the one without rows that also occur in train)."""
     problems = []
-    key = curve_key(data.fingerprint, curve.classifier, curve.seed, curve.n)
-    expected = f"{task.id}__{curve.classifier}__s{curve.seed}__{key}.json"
-    if name != expected:
+    names = {}
+    for keep in (True, False):
+        scored = evaluation_data(data, keep)
+        key = curve_key(scored.fingerprint, curve.classifier, curve.seed, curve.n)
+        names[f"{task.id}__{curve.classifier}__s{curve.seed}__{key}.json"] = scored
+    data = names.get(name, data)
+    if name not in names:
         problems.append(f"file name does not follow from its task, classifier, seed, sizes and "
-                        f"the real data (expected {expected})")
+                        f"the real data (expected {' or '.join(names)})")
     if curve.classifier not in plugins.classifiers.ids() or not curve.n:
         return problems
     spec = plugins.classifiers.get(curve.classifier)
@@ -320,10 +330,12 @@ def check_ceiling(name: str, stored: Mapping[str, Any], plugins: Plugins, data: 
     classifier, seed, n = stored.get("classifier"), stored.get("seed"), stored.get("n_train")
     if not isinstance(classifier, str) or not isinstance(seed, int) or not isinstance(n, int):
         return ["not a ceiling fit (classifier, seed and n_train are needed)"]
-    expected = ceiling_name(task, classifier, seed, data, n)
-    if name != expected:
+    names = {ceiling_name(task, classifier, seed, scored, n): scored
+             for scored in (evaluation_data(data, keep) for keep in (False, True))}
+    if name not in names:
         return [f"file name does not follow from its task, classifier, seed, size and the "
-                f"real data (expected {expected})"]
+                f"real data (expected {' or '.join(names)})"]
+    data = names[name]
     if classifier not in plugins.classifiers.ids() or \
             not plugins.classifiers.get(classifier).recomputable:
         return []

@@ -23,8 +23,9 @@ class CellConfig:
 
     ``interventions`` and ``baselines`` are ``(id, full params)`` pairs in the order they
     apply; ``oracle`` is the classifier behind label accuracy and label replacement (``None``:
-    the built-in default). Empty ones are left out of the record, so cells without them keep
-    their hash.
+    the built-in default). ``keep_test_overlap``: score on the whole test split, rows that also
+    occur in train included (default: left out). Empty or default ones are left out of the
+    record, so cells without them keep their hash.
     """
 
     model: str
@@ -38,10 +39,11 @@ class CellConfig:
     interventions: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     baselines: tuple[tuple[str, Mapping[str, Any]], ...] = ()
     oracle: str | None = None
+    keep_test_overlap: bool = False
 
     def to_record(self) -> dict[str, Any]:
         record: dict[str, Any] = jsonable(self)
-        for name in ("interventions", "baselines", "oracle"):
+        for name in ("interventions", "baselines", "oracle", "keep_test_overlap"):
             if not record[name]:
                 del record[name]
         return record
@@ -56,7 +58,8 @@ class CellConfig:
             oracle_size=int(record["oracle_size"]),
             interventions=tuple((s, dict(p)) for s, p in record.get("interventions", ())),
             baselines=tuple((b, dict(p)) for b, p in record.get("baselines", ())),
-            oracle=record.get("oracle"))
+            oracle=record.get("oracle"),
+            keep_test_overlap=bool(record.get("keep_test_overlap", False)))
 
 
 def _split(data: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
@@ -177,10 +180,11 @@ class DataMetrics:
     leakage: Mapping[str, Any]
     embedder: Mapping[str, Any]
     naturalness: Mapping[str, Any] | None = None  # two-sample AUC; records before it lack it
+    train_copies: Mapping[str, Any] | None = None  # copies of train / prompt texts; likewise
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     FIELDS = ("diversity", "label_accuracy", "similarity_to_real", "leakage", "embedder",
-              "naturalness")
+              "naturalness", "train_copies")
 
     def to_json(self) -> dict[str, Any]:
         return {**self.extra,
@@ -189,7 +193,9 @@ class DataMetrics:
                 "label_accuracy": self.label_accuracy.to_json(),
                 "similarity_to_real": dict(self.similarity_to_real),
                 "leakage": dict(self.leakage), "embedder": dict(self.embedder),
-                **({} if self.naturalness is None else {"naturalness": dict(self.naturalness)})}
+                **({} if self.naturalness is None else {"naturalness": dict(self.naturalness)}),
+                **({} if self.train_copies is None
+                   else {"train_copies": dict(self.train_copies)})}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DataMetrics:
@@ -197,7 +203,8 @@ class DataMetrics:
                    Diversity.from_json(data["diversity"]["real"]),
                    LabelAccuracy.from_json(data["label_accuracy"]),
                    data["similarity_to_real"], data["leakage"], data["embedder"],
-                   data.get("naturalness"), _split(data, cls.FIELDS))
+                   data.get("naturalness"), data.get("train_copies"),
+                   _split(data, cls.FIELDS))
 
 
 @dataclass(frozen=True)

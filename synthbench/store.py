@@ -91,7 +91,7 @@ def _slug(value: str) -> str:
 def cell_dir(out: Path, config: CellConfig, key: str) -> Path:
     """The cell's folder; a curated variant gets its own folder next to the uncurated one,
     whose generated texts it reads (see ``curation_key``), and so does a cell judged by
-    another oracle than the default."""
+    another oracle than the default or scored on the whole test split."""
     name = (f"{_slug(config.task)}__{_slug(config.model)}__{_slug(config.generator)}"
             f"__s{config.seed}__{key[:12]}")
     if config.interventions:
@@ -99,6 +99,8 @@ def cell_dir(out: Path, config: CellConfig, key: str) -> Path:
         name += f"__{_slug(steps)}-{curation_key(config, key)[:8]}"
     if config.oracle:
         name += f"__oracle-{_slug(config.oracle)}"
+    if config.keep_test_overlap:
+        name += "__keep-test-overlap"
     return out / "cells" / name
 
 

@@ -63,7 +63,9 @@ def context(plugins: Plugins, sst2: TaskData, oracle: Any = None,
 
 def test_interventions_are_registered_and_listed(plugins: Plugins,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    assert plugins.interventions.ids() == ["dedup", "label_replacement", "oos_filter"]
+    assert plugins.interventions.ids() == ["copy_filter", "dedup", "label_replacement",
+                                           "language_check", "oos_filter", "prompt_echo",
+                                           "refusal_filter"]
     assert plugins.interventions.origin("dedup").name == "interventions"
     assert main(["list", "interventions"]) == 0
     out = capsys.readouterr().out

@@ -86,10 +86,13 @@ def test_score_fits_on_synthetic_and_real_alike(workspace: Workspace,
 
 def test_measure_gives_the_data_metrics(workspace: Workspace, plugins: Plugins) -> None:
     cell = config(plugins)
-    data = workspace.task_data(workspace.task("trec"))
+    data = workspace.eval_data(workspace.task("trec"), cell)
     real = stages.real_sample(workspace.task("trec"), data, cell)
     leaked = [Example(data.test[0].text, data.test[0].label), *real[:10]]
-    measured = stages.measure(workspace, cell, leaked, real)
+    located = workspace.locate(cell)
+    generated = stages.generate(workspace, cell, located.texts, located.key)
+    measured = stages.measure(workspace, cell, leaked, real, generated)
+    assert len(data.test) == len(workspace.task_data(workspace.task("trec")).test) - 11
     assert (measured.n_synthetic, measured.n_real, measured.n_test) == (11, 24, len(data.test))
     metrics = measured.metrics
     assert 0 < (metrics.synthetic_diversity.remote_clique or 0) < 1.5
@@ -98,6 +101,9 @@ def test_measure_gives_the_data_metrics(workspace: Workspace, plugins: Plugins) 
     assert 0 < metrics.label_accuracy.oracle_test_macro_f1 <= 1
     assert metrics.naturalness is not None and metrics.naturalness["n_per_side"] == 11
     assert 0 <= metrics.naturalness["auc"] <= 1
+    copies = metrics.train_copies
+    assert copies is not None and copies["prompt_examples"] is None  # zero-shot quotes none
+    assert copies["train_split"]["exact"] == 10 and copies["train_split"]["n"] == 11
 
 
 def test_a_baseline_runs_once_and_is_reused(workspace: Workspace, plugins: Plugins) -> None:

@@ -9,10 +9,11 @@ adds k real examples of the label, drawn afresh for every request, and their con
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from synthbench import (
+    Example,
     GenerationContext,
     GeneratorSpec,
     Label,
@@ -22,6 +23,7 @@ from synthbench import (
     Task,
     examples_of,
     hookimpl,
+    request_labels,
     word_cap,
 )
 
@@ -66,12 +68,24 @@ class FewShot(ZeroShot):
     def get_params(self) -> dict[str, object]:
         return {**super().get_params(), "k": self.k}
 
+    def shown(self, train: Sequence[Example], label: str, rng: random.Random) -> list[Example]:
+        """The k examples of ``label`` one prompt quotes (the one draw from ``rng``)."""
+        pool = examples_of(train, label)
+        if not pool:
+            raise SynthbenchError(f"few_shot: no real training example of label {label!r}")
+        return rng.sample(pool, min(self.k, len(pool)))
+
+    def prompt_examples(self, ctx: GenerationContext, kept_requests: Collection[int]
+                        ) -> list[tuple[Example, ...]]:
+        """Each request's quoted examples, replayed: the same draws in the same order."""
+        rng = self.prompt_rng(ctx.seed)
+        return [tuple(self.shown(ctx.train, name, rng))
+                for name in request_labels(ctx.task.label_names, ctx.per_label, kept_requests,
+                                           self.retry_budget)]
+
     def messages_for(self, task: Task, label: Label, rng: random.Random,
                      ctx: GenerationContext) -> tuple[Message, ...]:
-        pool = examples_of(ctx.train, label.name)
-        if not pool:
-            raise SynthbenchError(f"few_shot: no real training example of label {label.name!r}")
-        shown = rng.sample(pool, min(self.k, len(pool)))
+        shown = self.shown(ctx.train, label.name, rng)
         listed = "\n".join(f"Example {i}: {word_cap(e.text, 2 * task.word_limit)}"
                            for i, e in enumerate(shown, 1))
         content = (f"{task.context} Here are examples of a {task.text_type} that is "

@@ -9,22 +9,17 @@ chains (a≈b≈c with a≉c) drop b and keep c.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from synthbench import Example, InterventionContext, InterventionOutcome
+from synthbench import Example, InterventionContext, InterventionOutcome, normalise_text
 
 BLOCK = 512  # rows of the similarity matrix computed at once; never n x n in memory
 
 
-def normalise(text: str) -> str:
-    """Unicode NFKC, lower case, punctuation and runs of spaces folded to one space."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return re.sub(r"[\W_]+", " ", folded).strip()
+normalise = normalise_text  # NFKC, case folded, non-alphanumeric runs made one space
 
 
 class Dedup:

@@ -160,6 +160,7 @@ KEYS: dict[str, tuple[str, Callable[[str, Any, Path], Any]]] = {
                          lambda k, v, p: _params(k, v, p, sweep=False, plain=True)),
     "temperature": ("temperature", _FLOAT), "n": ("n", _INT), "n-eq": ("n_eq", _BOOL),
     "n-eq-max": ("n_eq_max", _INT), "oracle-size": ("oracle_size", _INT),
+    "keep-test-overlap": ("keep_test_overlap", _BOOL),
     "oracle": ("oracle", _STR), "out": ("out", _folder), "data-dir": ("data_dir", _folder),
     "no-progress": ("no_progress", _BOOL), "mode": ("mode", _choice("online", "batch")),
     "max-cost": ("max_cost", _FLOAT), "executor": ("executor", _choice(*defaults.EXECUTORS)),

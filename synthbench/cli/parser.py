@@ -95,6 +95,9 @@ def build_parser(run_defaults: Mapping[str, Any] | None = None) -> argparse.Argu
                      help="also fit each classifier on the synthetic texts plus K real "
                      "examples and on the K alone, and report the gain (Li et al.'s "
                      "real + synthetic), e.g. --mix-real 10,50,100")
+    run.add_argument("--keep-test-overlap", action="store_true",
+                     help="score on the whole test split, rows whose text also occurs in train "
+                     "included (default: left out); part of the cell's hash")
     run.add_argument("--oracle-size", type=int, default=4000,
                      help="real training examples for the label-accuracy oracle (default 4000)")
     run.add_argument("--oracle", metavar="CLASSIFIER", default=defaults.ORACLE,
@@ -135,6 +138,11 @@ def build_parser(run_defaults: Mapping[str, Any] | None = None) -> argparse.Argu
                                       "interventions", "baselines", "plugins"])
     lst.add_argument("--results", default="results", help="for tasks: show measured "
                      "subjectivity from DIR/subjectivity/ when a record exists (default results/)")
+    lst.add_argument("--audit", action="store_true", help="for tasks: also load each task's "
+                     "data and count its train rows, test rows and test rows also in train "
+                     "(needs --data-dir)")
+    lst.add_argument("--data-dir", help="for tasks with --audit: offline task data "
+                     "DIR/<task>/{train,test}.jsonl (default $SYNTHBENCH_DATA_DIR)")
 
     subj = sub.add_parser("subjectivity", parents=[common],
                           help="measure task subjectivity with an LLM judge (Li's pairwise "

@@ -74,6 +74,7 @@ def _plan(args: argparse.Namespace, plugins: Plugins) -> list[CellConfig]:
         n=args.n, seeds=seeds(args.seed),
         classifiers=split_values(args.classifier) or list(defaults.CLASSIFIERS),
         oracle_size=args.oracle_size, oracle=args.oracle,
+        keep_test_overlap=args.keep_test_overlap,
         curations=curation_grid(args.intervention, args.intervention_params),
         baselines=[(b, dict(parse_param(p) for p in args.baseline_params))
                    for b in split_values(args.baseline)],

@@ -46,12 +46,13 @@ def make_configs(plugins: Plugins, models: Sequence[str], tasks: Sequence[str],
                  seeds: Sequence[int], classifiers: Sequence[str],
                  oracle_size: int = 4000, oracle: str | None = None,
                  curations: Sequence[Sequence[tuple[str, Mapping[str, Any]]]] = ((),),
-                 baselines: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> list[CellConfig]:
+                 baselines: Sequence[tuple[str, Mapping[str, Any]]] = (),
+                 keep_test_overlap: bool = False) -> list[CellConfig]:
     """The grid model x task x generator x curation x seed. ``curations`` lists intervention
     pipelines, each a sequence of (id, params) applied in order; ``()`` is the uncurated
     cell. Every component's parameters are stored in full. ``oracle``: the classifier behind
     label accuracy (``None``, or the default's id: the default, so those cells keep their
-    hash)."""
+    hash); ``keep_test_overlap``: score on the whole test split (``synthbench.overlap``)."""
     oracle = None if oracle == defaults.ORACLE else oracle
     pipelines: list[Pipeline] = [
         tuple((step, full_params(plugins, "intervention", step, p)) for step, p in pipeline)
@@ -60,7 +61,8 @@ def make_configs(plugins: Plugins, models: Sequence[str], tasks: Sequence[str],
     return [CellConfig(model=model, task=task, generator=gen_id,
                        generator_params=full_params(plugins, "generator", gen_id, params),
                        n=n, seed=seed, classifiers=tuple(classifiers), oracle_size=oracle_size,
-                       interventions=pipeline, baselines=full_baselines, oracle=oracle)
+                       interventions=pipeline, baselines=full_baselines, oracle=oracle,
+                       keep_test_overlap=keep_test_overlap)
             for gen_id in generators for model in models for task in tasks
             for pipeline in pipelines for seed in seeds]
 

@@ -30,7 +30,7 @@ def ceiling(ws: Workspace, classifier: str, config: CellConfig) -> tuple[dict[st
     read from the store when this task, classifier, seed, size and test split have one; and
     the file's name."""
     task = ws.task(config.task)
-    data = ws.task_data(task)
+    data = ws.eval_data(task, config)
     spec = ws.plugins.classifiers.get(classifier)
     train = [e for e in data.train if e.label in task.label_names]
     cap = min(spec.ceiling_cap, ws.settings.ceiling_cap or spec.ceiling_cap)
@@ -70,7 +70,7 @@ def with_headroom(ws: Workspace, classifier: str, config: CellConfig,
     """``result`` with its chance macro-F1 (the train split's label prior drawn blind on this
     test split, exact), its real ceiling and the gap its synthetic F1 closes."""
     task = ws.task(config.task)
-    chance = task_chance(task, ws.task_data(task))
+    chance = task_chance(task, ws.eval_data(task, config))
     fitted, name = ceiling(ws, classifier, config)
     top = fitted["macro_f1"]
     return dataclasses.replace(

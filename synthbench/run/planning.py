@@ -106,7 +106,7 @@ def rehearse_cell(ws: Workspace, config: CellConfig, stored: bool) -> Counting |
     provider (unless its texts are stored), and baselines whose results are not stored yet;
     ``None`` when nothing is left to send."""
     task = ws.task(config.task)
-    data = ws.task_data(task)
+    data = ws.eval_data(task, config)
     baselines = []
     for baseline, params in config.baselines:
         spec = ws.plugins.baselines.get(baseline)

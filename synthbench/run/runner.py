@@ -236,7 +236,8 @@ class Runner:
         """Whether the stored cell already holds everything ``config`` asks for, scored on the
         task's test split as it is now."""
         return not (stored is None or not self._same_oracle(config, stored)
-                    or self._test_changed(stored)
+                    or self._test_changed(stored) or stored.metrics.train_copies is None
+                    or "test_overlap" not in stored.data
                     or not set(config.classifiers) <= set(stored.classifiers)
                     or self._fresh_baselines(config, stored)
                     or any(stages.incomplete(self.ws, name, result)
@@ -245,7 +246,8 @@ class Runner:
     def _test_changed(self, stored: CellRecord) -> bool:
         """Whether the cell was scored on another test split than its task's now (e.g. before
         test rows that also occur in train were left out): its scores are then redone."""
-        return stored.n_test != len(self.ws.task_data(self.ws.task(stored.config.task)).test)
+        task = self.ws.task(stored.config.task)
+        return stored.n_test != len(self.ws.eval_data(task, stored.config).test)
 
     @staticmethod
     def _same_oracle(config: CellConfig, stored: CellRecord) -> bool:
@@ -288,9 +290,10 @@ class Runner:
             if classifier not in scored:
                 scored[classifier] = stages.score(ws, classifier, config, curated.examples, real)
         measured = (stages.Measured(stored.n_synthetic, stored.n_real, stored.n_test,
-                                    stored.metrics)
+                                    stages.with_copies(ws, config, stored.metrics, generated,
+                                                       curated.examples))
                     if stored is not None and same_oracle
-                    else stages.measure(ws, config, curated.examples, real))
+                    else stages.measure(ws, config, curated.examples, real, generated))
         merged = replace(config, classifiers=tuple(sorted(scored)),
                          baselines=tuple((b, r.params) for b, r in sorted(done.items())))
         record = CellRecord(
@@ -302,7 +305,8 @@ class Runner:
             n_synthetic=measured.n_synthetic, n_real=measured.n_real, n_test=measured.n_test,
             cost=stored.cost if stored is not None else stages.cost_of(generated.record),
             data={"source": data.source, "fingerprint": data.fingerprint,
-                  "reports": {s: dataclasses.asdict(r) for s, r in data.reports.items()}},
+                  "reports": {s: dataclasses.asdict(r) for s, r in data.reports.items()},
+                  "test_overlap": ws.overlap(task).to_json(not config.keep_test_overlap)},
             provenance=ws.provenance(),
             timings=self._timings(stored, generated_at - started,
                                   time.perf_counter() - generated_at),

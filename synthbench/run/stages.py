@@ -38,6 +38,7 @@ from synthbench.record import (
     GenerationRecord,
     LabelAccuracy,
 )
+from synthbench.run.copies import measure_copies
 from synthbench.run.fitting import fit_and_score, learning_curve
 from synthbench.run.grid import make_component
 from synthbench.run.headroom import with_headroom
@@ -200,7 +201,7 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
           real: Sequence[Example]) -> ClassifierResult:
     """One classifier fitted on the synthetic set and, alike, on the real sample."""
     task = ws.task(config.task)
-    test = ws.task_data(task).test
+    test = ws.eval_data(task, config).test
     factory = ws.plugins.classifiers.get(classifier).factory
     syn_model, real_model = factory(config.seed), factory(config.seed)
     on_synthetic = fit_and_score(syn_model, synthetic, test, task.label_names)
@@ -247,7 +248,7 @@ def extend(ws: Workspace, classifier: str, config: CellConfig, result: Classifie
         result = dataclasses.replace(
             result, n_eq={**real_equivalent_n(curve, f1).to_json(), "curve": name})
     task = ws.task(config.task)
-    data = ws.task_data(task)
+    data = ws.eval_data(task, config)
     mixed = dict(result.mixed or {})
     for k in ws.settings.mix_real:
         if str(k) not in mixed:
@@ -261,9 +262,9 @@ def extend(ws: Workspace, classifier: str, config: CellConfig, result: Classifie
 def real_curve(ws: Workspace, classifier: str, config: CellConfig) -> tuple[LearningCurve, str]:
     """The classifier's learning curve on real data (seeded, label-balanced samples on a
     geometric grid up to the train split or ``n_eq_max``), stored once under ``<out>/curves/``
-    and shared by every cell of that task, classifier and seed; and its file name."""
+    and shared by every cell of that task, classifier, seed and test split; and its file name."""
     task = ws.task(config.task)
-    data = ws.task_data(task)
+    data = ws.eval_data(task, config)
     grid = n_grid(min(len(data.train), ws.settings.n_eq_max or len(data.train)))
     key = curve_key(data.fingerprint, classifier, config.seed, grid)
     path = ws.settings.out / "curves" / f"{task.id}__{classifier}__s{config.seed}__{key}.json"
@@ -277,10 +278,12 @@ def real_curve(ws: Workspace, classifier: str, config: CellConfig) -> tuple[Lear
 
 
 def measure(ws: Workspace, config: CellConfig, synthetic: Sequence[Example],
-            real: Sequence[Example]) -> Measured:
-    """Metrics of the data itself: diversity, label accuracy, similarity, leakage."""
+            real: Sequence[Example], generated: Generated) -> Measured:
+    """Metrics of the data itself: diversity, label accuracy, similarity, leakage on the test
+    split and copies of the train split (``generated``: the texts before curation, whose
+    request indices replay the prompts)."""
     task = ws.task(config.task)
-    data = ws.task_data(task)
+    data = ws.eval_data(task, config)
     embedder = default_embedder()
     syn_vecs = embedder.encode([e.text for e in synthetic])
     real_vecs = embedder.encode([e.text for e in real])
@@ -308,7 +311,22 @@ def measure(ws: Workspace, config: CellConfig, synthetic: Sequence[Example],
                            for i, j, c in pairs]},
         embedder=embedder.describe(),
         naturalness=two_sample_auc([e.text for e in synthetic], [e.text for e in real],
-                                   seed=config.seed).to_json()))
+                                   seed=config.seed).to_json(),
+        train_copies=measure_copies(ws.plugins, config, task, data.train, generated.record,
+                                    generated.examples, synthetic, embedder, threshold,
+                                    syn_vecs)))
+
+
+def with_copies(ws: Workspace, config: CellConfig, stored: DataMetrics, generated: Generated,
+                synthetic: Sequence[Example]) -> DataMetrics:
+    """A stored cell's data metrics, with its copies of training data measured (at the
+    threshold its test leakage used) when a version before that metric stored them."""
+    if stored.train_copies is not None:
+        return stored
+    task = ws.task(config.task)
+    return dataclasses.replace(stored, train_copies=measure_copies(
+        ws.plugins, config, task, ws.task_data(task).train, generated.record,
+        generated.examples, synthetic, default_embedder(), float(stored.leakage["threshold"])))
 
 
 def run_baseline(ws: Workspace, config: CellConfig, baseline: str,
@@ -316,7 +334,7 @@ def run_baseline(ws: Workspace, config: CellConfig, baseline: str,
     """A baseline's result, stored once per (model, task data, params, seed) under
     ``<out>/baselines/`` so every cell of that model and task shares it."""
     task = ws.task(config.task)
-    data = ws.task_data(task)
+    data = ws.eval_data(task, config)
     spec = ws.plugins.baselines.get(baseline)
     runner = make_component("baseline", baseline, spec.factory, params)
     path, bkey = baseline_file(ws.settings.out, config, baseline, runner.get_params(),

@@ -19,6 +19,7 @@ from synthbench.calls import CacheSettings, CallContext, Limits
 from synthbench.data import TaskData, load_task_data
 from synthbench.generation import request_seed
 from synthbench.models import provider_spec, resolve_model
+from synthbench.overlap import OverlapAudit, audit, evaluation_data
 from synthbench.plugins import Plugins
 from synthbench.record import CellConfig, Provenance
 from synthbench.run.fitting import fit_and_score
@@ -95,7 +96,9 @@ class Workspace:
                                  provider_options=settings.provider_options)
         self._providers: dict[str, Provider] = {}
         self._data: dict[str, TaskData] = {}
-        self._oracles: dict[tuple[str, str, int], tuple[Any, float]] = {}
+        self._eval: dict[tuple[str, bool], TaskData] = {}
+        self._audits: dict[str, OverlapAudit] = {}
+        self._oracles: dict[tuple[str, str, int, bool], tuple[Any, float]] = {}
 
     def __enter__(self) -> Workspace:
         return self
@@ -108,9 +111,24 @@ class Workspace:
         return self.plugins.tasks.get(task_id)
 
     def task_data(self, task: Task) -> TaskData:
+        """The task's splits as loaded: what generation sees and its key is made of."""
         if task.id not in self._data:
             self._data[task.id] = load_task_data(task, self.settings.data_dir)
         return self._data[task.id]
+
+    def eval_data(self, task: Task, config: CellConfig) -> TaskData:
+        """The splits the cell is scored on: its test split without the rows that also occur
+        in train, unless the cell keeps them (``synthbench.overlap``)."""
+        key = (task.id, config.keep_test_overlap)
+        if key not in self._eval:
+            self._eval[key] = evaluation_data(self.task_data(task), config.keep_test_overlap)
+        return self._eval[key]
+
+    def overlap(self, task: Task) -> OverlapAudit:
+        """The task's test/train overlap audit, made once."""
+        if task.id not in self._audits:
+            self._audits[task.id] = audit(self.task_data(task))
+        return self._audits[task.id]
 
     def provider(self, model: str) -> Provider:
         if model not in self._providers:
@@ -131,7 +149,8 @@ class Workspace:
         task = self.task(config.task)
         key = generation_key(config, task.to_record(), self.task_data(task).fingerprint,
                              self.provider_identity(config.model))
-        texts = cell_dir(self.settings.out, replace(config, interventions=(), oracle=None), key)
+        texts = cell_dir(self.settings.out, replace(config, interventions=(), oracle=None,
+                                                    keep_test_overlap=False), key)
         return Located(config, cell_dir(self.settings.out, config, key), key, texts)
 
     @staticmethod
@@ -141,11 +160,11 @@ class Workspace:
 
     def oracle(self, task: Task, config: CellConfig) -> tuple[Any, float]:
         """The cell's oracle trained on real data (up to ``config.oracle_size`` rows), and its
-        test macro-F1; built once per task, oracle and size."""
+        macro-F1 on the cell's test split; built once per task, oracle, size and test split."""
         size, classifier = config.oracle_size, self.oracle_id(config)
-        key = (task.id, classifier, size)
+        key = (task.id, classifier, size, config.keep_test_overlap)
         if key not in self._oracles:
-            data = self.task_data(task)
+            data = self.eval_data(task, config)
             train = list(data.train)
             if len(train) > size:
                 train = random.Random(request_seed(task.id, "oracle")).sample(train, size)
