@@ -37,6 +37,11 @@ def _results(to: Path) -> Path:
         shutil.copy(RESULTS / "curves" / name, to / "curves" / name)
     (to / "subjectivity").mkdir()
     shutil.copy(RESULTS / "subjectivity" / SUBJECTIVITY, to / "subjectivity" / SUBJECTIVITY)
+    (to / "ceilings").mkdir()
+    record = json.loads((RESULTS / "cells" / CELL / "result.json").read_text(encoding="utf-8"))
+    for scores in record["classifiers"].values():
+        name = scores["ceiling"]["file"]
+        shutil.copy(RESULTS / "ceilings" / name, to / "ceilings" / name)
     return to
 
 
@@ -119,6 +124,14 @@ CASES: list[tuple[str, str, Any, str]] = [
      'task.local_dir "../../../../secretdir" is not one plain folder name'),
     ("local-dir-absolute", "task.local_dir", "/etc",
      'task.local_dir "/etc" is not one plain folder name'),
+    ("gap-closed", f"{TFIDF}.gap_closed", 0.99,
+     f"{TFIDF}.gap_closed 0.990000 does not match"),
+    ("chance", f"{TFIDF}.chance_macro_f1", 0.1,
+     f"{TFIDF}.chance_macro_f1 0.100000 does not match"),
+    ("ceiling-f1", f"{TFIDF}.ceiling.macro_f1", 0.99,
+     f"{TFIDF}.ceiling.macro_f1 0.99 is not the one in ceilings/"),
+    ("ceiling-path", f"{TFIDF}.ceiling.file", "../../../etc/passwd",
+     f"{TFIDF}.ceiling.file '../../../etc/passwd' is not a file under ceilings/"),
 ]
 
 
@@ -139,7 +152,7 @@ def test_the_honest_cell_passes_with_its_scores_recomputed(
     code, lines = _validate([str(results)], capsys, shared_data)
     assert code == 0, lines
     assert lines[0] == f"1 cell(s) valid; 1 recomputed from their texts and the real data: {CELL}"
-    assert "other results checked: baselines 0, curves 2, subjectivity 1" in lines
+    assert "other results checked: baselines 0, curves 2, ceilings 3, subjectivity 1" in lines
     not_recomputed = "\n".join(lines)
     assert "not recomputed: minilm_ft (its plugin declares it not recomputable" in not_recomputed
     assert "not recomputed: subjectivity (an LLM's judgments" in not_recomputed
@@ -165,6 +178,32 @@ def test_a_stored_f1_moved_by_a_hundredth_is_caught_by_the_refit(
     assert code == 1
     [problem] = _refused(lines)
     assert problem.startswith(f"cell {name}: {TFIDF}.{side}.macro_f1 ") and \
+        "does not match" in problem, problem
+
+
+def test_a_raised_ceiling_is_caught_by_refitting_it(
+        results: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A forger who lowers a cell's gap by raising its ceiling, in the ceiling file and in the
+    record alike (gap closed recomputed to match), is caught by the ceiling's refit."""
+    from synthbench.metrics.headroom import gap_closed
+
+    raised: dict[str, Any] = {}
+
+    def raise_ceiling(record: dict[str, Any]) -> None:
+        scores = record["classifiers"]["tfidf_lr"]
+        path = results / "ceilings" / scores["ceiling"]["file"]
+        fitted = json.loads(path.read_text(encoding="utf-8"))
+        fitted["macro_f1"] = scores["ceiling"]["macro_f1"] = fitted["macro_f1"] + 0.05
+        path.write_text(json.dumps(fitted), encoding="utf-8")
+        scores["gap_closed"] = gap_closed(scores["synthetic"]["macro_f1"],
+                                          scores["chance_macro_f1"], fitted["macro_f1"])
+        raised["file"] = path.name
+
+    resign(results, raise_ceiling)
+    code, lines = _validate([str(results)], capsys, shared_data)
+    assert code == 1
+    [problem] = _refused(lines)
+    assert problem.startswith(f"ceilings/{raised['file']}: macro_f1 ") and \
         "does not match" in problem, problem
 
 
