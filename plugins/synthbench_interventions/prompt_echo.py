@@ -6,8 +6,9 @@ Two signs, either enough: an instruction phrase from ``PHRASES`` (talk about exa
 limits and writing), or a run of ``ngram`` words shared with the task's own wording that every
 prompt carries (its context, description, and "<text type> that is <label description>"),
 compared after ``normalise_text``. The phrases were kept for their rarity in real data: on the
-shared real train splits of the 15 built-in tasks they match 0.2 % of texts, while they match
-about one committed SmolLM2 few-shot text in ten.
+shared real train splits of the 15 built-in tasks the step removes 153 of 101,292 texts
+(0.15 %, mostly "Here is a"), against 1,216 of the 9,120 committed SmolLM2 few-shot texts
+(13 %) and 225 of its 16,260 zero-shot texts (1.4 %).
 """
 
 from __future__ import annotations
