@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 from typing import Any
 
+from synthbench import defaults
 from synthbench.leaderboard.tables import configs_of, generator_labels, params_key
 from synthbench.metrics import mean_ci
 from synthbench.record import CellRecord
@@ -22,7 +23,7 @@ from synthbench.subjectivity.agreement import headline_slope
 
 MIN_TASKS = 10
 MIN_SEEDS = 2
-ORDER = ("zero_shot", "few_shot")  # generators whose F1 should rise in this order, below real
+ORDER = defaults.GENERATOR_ORDER
 
 
 def _pct(value: float) -> str:
