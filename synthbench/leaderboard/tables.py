@@ -32,16 +32,13 @@ from synthbench.subjectivity.agreement import headline_slope
 BOOTSTRAP = 2000
 PERMUTATIONS = 10_000
 FLAG_BELOW = 0.5  # a same-N real baseline closing less of the gap flags the task's utility
-HEADLINE = {
-    "measure": "gap_closed",
-    "definition": "(macro-F1 of the classifier fitted on the synthetic texts - chance) / "
-                  "(real ceiling - chance): 0 = chance, 1 = as good as the whole real train "
-                  "split; chance = expected macro-F1 of labels drawn blind from the train "
-                  "split's label prior; ceiling = the same classifier and seed fitted on the "
-                  "whole train split (or its stated cap)",
-    "secondary": "utility = macro-F1 synthetic / macro-F1 real at the same N; flagged where "
-                 "the real same-N baseline closes less than half of the gap",
-}
+HEADLINE = {"measure": "gap_closed", "definition": (
+    "(macro-F1 of the classifier fitted on the synthetic texts - chance) / (real ceiling - "
+    "chance): 0 = chance, 1 = as good as the whole real train split; chance = expected "
+    "macro-F1 of labels drawn blind from the train split's label prior; ceiling = the same "
+    "classifier and seed fitted on the whole train split (or its stated cap)"), "secondary": (
+    "utility = macro-F1 synthetic / macro-F1 real at the same N; flagged where the real same-N "
+    "baseline closes less than half of the gap")}
 MEASURED_KEYS = ("spearman_rho", "spearman_ci", "kendall_tau", "kendall_ci")
 SUBJECTIVITY_NOTE = (
     "Declared subjectivity is provisional: Li et al.'s task order as given in synthbench's "
@@ -311,6 +308,12 @@ def build(records: Sequence[CellRecord], keys: BreakEvenKeys = BreakEvenKeys(),
             **{f"utility_{k}": v for k, v in rank_correlations(per_task, subjectivity).items()
                if k in MEASURED_KEYS},
         })
+        copies = [r.metrics.train_copies for r in members if r.metrics.train_copies]
+        if copies:  # records before the copy metric have none
+            rows[-1]["train_copy_share"] = mean_of(c["train_split"].get("share")
+                                                   for c in copies if c.get("train_split"))
+            rows[-1]["prompt_copy_share"] = mean_of(c["prompt_examples"].get("share")
+                                                    for c in copies if c.get("prompt_examples"))
         natural = mean_of((r.metrics.naturalness or {}).get("auc") for r in members)
         if natural is not None:  # records before the two-sample test have none
             rows[-1]["naturalness_auc"] = natural

@@ -61,7 +61,8 @@ def findings_markdown(board: Mapping[str, Any]) -> list[str]:
 
 def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys | None = None) -> str:
     """Markdown: the findings, then one table per downstream classifier of gap closed per task
-    (columns from objective to subjective) and the same-N utility as a secondary figure."""
+    (columns from objective to subjective) and the same-N utility as a secondary figure, with
+    the share of synthetic texts that copy the train split (and their own prompt's examples)."""
     keys = BreakEvenKeys() if keys is None else keys
     task_ids = [t["id"] for t in board["tasks"]]
     headline = board.get("headline", {})
@@ -75,8 +76,8 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys | None = None) -> 
     classifiers = sorted({r["classifier"] for r in board["rows"]})
     for classifier in classifiers:
         header = ["model", "generator", "N", *task_ids, "mean gap closed", "mean utility",
-                  "Remote-Clique (real)", "label acc.", "Spearman ρ [95% CI]", "p", "Kendall τ",
-                  "ρ on utility"]
+                  "Remote-Clique (real)", "label acc.", "train copies (of prompt)",
+                  "Spearman ρ [95% CI]", "p", "Kendall τ", "ρ on utility"]
         if "measured_subjectivity" in board:
             header += ["ρ measured [95% CI]", "τ measured [95% CI]"]
         table = []
@@ -89,6 +90,8 @@ def to_markdown(board: Mapping[str, Any], keys: BreakEvenKeys | None = None) -> 
                 f"{format_number(row['remote_clique'])} "
                 f"({format_number(row['real_remote_clique'])})",
                 format_number(row["label_accuracy"]),
+                f"{format_number(row.get('train_copy_share'))} "
+                f"({format_number(row.get('prompt_copy_share'))})",
                 format_number(row["spearman_rho"], 2) + _fmt_ci(row["spearman_ci"]),
                 format_number(row.get("spearman_p"), 2),
                 format_number(row["kendall_tau"], 2),
