@@ -125,3 +125,23 @@ def test_the_slope_sentence_reads_its_interval() -> None:
     assert "contains 0" in slope_sentence("fp", "balanced_accuracy", -0.1, -0.3, 0.1, 3)
     assert "gains less" in slope_sentence("fp", "balanced_accuracy", -0.2, -0.3, -0.1, 3)
     assert "one seed" in slope_sentence("fp", "macro_f1", -0.2, float("nan"), float("nan"), 1)
+
+
+def test_generator_size_is_read_from_the_served_name_and_the_trend_is_stated() -> None:
+    from synthbench.leaderboard.findings import parameters, size_sentence
+
+    assert parameters("HuggingFaceTB/SmolLM2-135M-Instruct (Q4_1 GGUF)") == 135e6
+    assert parameters("Qwen/Qwen2.5-Coder-0.5B-Instruct") == 0.5e9
+    assert parameters("Qwen/Qwen2.5-Coder-1.5B-Instruct") == 1.5e9
+    assert parameters("gpt-4o-mini") is None
+    steps = [{"parameters": 135e6, "mean_gap_closed": 0.3, "spearman_rho": -0.1,
+              "spearman_ci": [-0.6, 0.4]},
+             {"parameters": 0.5e9, "mean_gap_closed": 0.5, "spearman_rho": -0.7,
+              "spearman_ci": [-0.9, -0.2]}]
+    grows = size_sentence(steps)
+    assert "135M → 0.5B" in grows and "rises (0.30 → 0.50)" in grows
+    assert "excludes 0 on the negative side only at 0.5B" in grows
+    steps[1]["spearman_ci"] = [-0.9, 0.1]
+    steps[1]["mean_gap_closed"] = 0.2
+    flat = size_sentence(steps)
+    assert "falls" in flat and "no subjectivity gap is shown at any size" in flat

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from statistics import median
@@ -186,6 +187,61 @@ def order_findings(records: Sequence[CellRecord]) -> list[dict[str, Any]]:
     return out
 
 
+def parameters(served: str) -> float | None:
+    """A model's parameter count read from its served name ("SmolLM2-135M-Instruct" -> 1.35e8),
+    or None when the name carries none."""
+    found = re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*([MB])(?![A-Za-z])", served)
+    return None if found is None else float(found.group(1)) * (1e6 if found.group(2) == "M"
+                                                                  else 1e9)
+
+
+def size_findings(board: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per (generator, N, classifier) with strong rows from models of two sizes or more: the
+    headline and mean gap closed against generator size, smallest first."""
+    models = board.get("models", {})
+    groups: dict[tuple[str, int, str], list[tuple[float, Mapping[str, Any]]]] = defaultdict(list)
+    for row in board["rows"]:
+        size = parameters(models.get(row["model"], ""))
+        if size is not None and _strong(row):
+            groups[(row["generator"], row["n"], row["classifier"])].append((size, row))
+    out = []
+    for (generator, n, classifier), rows in sorted(groups.items()):
+        if len({size for size, _ in rows}) < 2:
+            continue
+        rows.sort(key=lambda pair: pair[0])
+        steps = [{"model": row["model"], "parameters": size, "spearman_rho": row["spearman_rho"],
+                  "spearman_ci": row["spearman_ci"], "mean_gap_closed": row["mean_gap_closed"],
+                  "label_accuracy": row["label_accuracy"]} for size, row in rows]
+        out.append({"model": "by size", "generator": generator, "n": n,
+                    "classifier": classifier, "kind": "size", "steps": steps,
+                    "sentence": size_sentence(steps)})
+    return out
+
+
+def size_sentence(steps: Sequence[Mapping[str, Any]]) -> str:
+    """One sentence on how gap closed and its correlation with subjectivity move with size."""
+    def size(p: float) -> str:
+        return f"{p / 1e9:g}B" if p >= 1e9 else f"{p / 1e6:g}M"
+
+    def rho(step: Mapping[str, Any]) -> str:
+        value = step["spearman_rho"]
+        return "n/a" if value is None else f"{value:+.2f}{_ci(step['spearman_ci'])}"
+
+    gaps = [s["mean_gap_closed"] for s in steps]
+    path = " → ".join(size(s["parameters"]) for s in steps)
+    trend = ("rises" if all(b > a for a, b in itertools.pairwise(gaps)) else
+             "falls" if all(b < a for a, b in itertools.pairwise(gaps)) else "does not move "
+             "one way")
+    negative = [s["spearman_ci"] is not None and s["spearman_ci"][1] < 0 for s in steps]
+    verdict = ("the interval excludes 0 on the negative side only at "
+               + ", ".join(size(s["parameters"]) for s, n in zip(steps, negative, strict=True)
+                           if n)) if any(negative) else \
+        "no size's interval excludes 0, so no subjectivity gap is shown at any size"
+    return (f"From {path} parameters, mean gap closed {trend} "
+            f"({' → '.join(f'{g:.2f}' for g in gaps)}); ρ with subjectivity goes "
+            f"{' → '.join(rho(s) for s in steps)}: {verdict}.")
+
+
 def findings(board: Mapping[str, Any], records: Sequence[CellRecord]) -> list[dict[str, Any]]:
     """Every finding of the board, sorted by model, N, classifier and generator."""
     labels = generator_labels(configs_of(records))
@@ -194,7 +250,7 @@ def findings(board: Mapping[str, Any], records: Sequence[CellRecord]) -> list[di
         for classifier in record.classifiers:
             members[(record.config.model, labels[params_key(record.config.to_record())],
                      record.config.n, classifier)].append(record)
-    out = order_findings(records)
+    out = order_findings(records) + size_findings(board)
     for row in board["rows"]:
         if _strong(row):
             key = (row["model"], row["generator"], row["n"], row["classifier"])
