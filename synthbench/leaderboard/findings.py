@@ -221,7 +221,7 @@ def size_findings(board: Mapping[str, Any]) -> list[dict[str, Any]]:
 def size_sentence(steps: Sequence[Mapping[str, Any]]) -> str:
     """One sentence on how gap closed and its correlation with subjectivity move with size."""
     def size(p: float) -> str:
-        return f"{p / 1e9:g}B" if p >= 1e9 else f"{p / 1e6:g}M"
+        return f"{p / 1e9:g}B" if p >= 0.5e9 else f"{p / 1e6:g}M"
 
     def rho(step: Mapping[str, Any]) -> str:
         value = step["spearman_rho"]
