@@ -9,31 +9,18 @@ quote, so copies of the prompt's examples go too. The detection is the train-cop
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from synthbench import Example, InterventionContext, InterventionOutcome, copies_of_train
-from synthbench_interventions._removal import removal
+from synthbench_interventions._removal import Matching, removal
 
 
-class CopyFilter:
+class CopyFilter(Matching):
     """Removal of copies of the training data.
 
     :param tau: cosine at or above which a text is a near copy of a train text.
     :param exact: remove texts whose normalised form is a normalised train text.
     :param near: remove texts within ``tau`` of a train text.
     """
-
-    def __init__(self, tau: float = 0.95, exact: bool = True, near: bool = True) -> None:
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0 < tau <= 1:
-            raise ValueError(f"tau must be a number in (0, 1], got {tau!r}")
-        if not isinstance(exact, bool) or not isinstance(near, bool):
-            raise ValueError("exact and near must be true or false")
-        self.tau = float(tau)
-        self.exact = exact
-        self.near = near
-
-    def get_params(self) -> dict[str, Any]:
-        return {"tau": self.tau, "exact": self.exact, "near": self.near}
 
     def apply(self, examples: Sequence[Example], ctx: InterventionContext
               ) -> InterventionOutcome:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from synthbench import Example, InterventionContext, InterventionOutcome, normalise_text
+from synthbench_interventions._removal import Matching
 
 BLOCK = 512  # rows of the similarity matrix computed at once; never n x n in memory
 
@@ -22,25 +23,13 @@ BLOCK = 512  # rows of the similarity matrix computed at once; never n x n in me
 normalise = normalise_text  # NFKC, case folded, non-alphanumeric runs made one space
 
 
-class Dedup:
+class Dedup(Matching):
     """Exact and near-duplicate removal.
 
     :param tau: cosine similarity at or above which two texts are near duplicates.
     :param exact: drop texts whose normalised form was seen before.
     :param near: drop texts within ``tau`` of a kept text (MiniLM embeddings).
     """
-
-    def __init__(self, tau: float = 0.95, exact: bool = True, near: bool = True) -> None:
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0 < tau <= 1:
-            raise ValueError(f"tau must be a number in (0, 1], got {tau!r}")
-        if not isinstance(exact, bool) or not isinstance(near, bool):
-            raise ValueError("exact and near must be true or false")
-        self.tau = float(tau)
-        self.exact = exact
-        self.near = near
-
-    def get_params(self) -> dict[str, Any]:
-        return {"tau": self.tau, "exact": self.exact, "near": self.near}
 
     def apply(self, examples: Sequence[Example], ctx: InterventionContext
               ) -> InterventionOutcome:

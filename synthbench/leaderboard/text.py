@@ -196,6 +196,7 @@ def summary_table(records: Sequence[CellRecord]) -> str:
         rows.append([
             task, model, generator, n, classifier, len(members), f"{kept}/{asked}",
             format_number(mean_of(syn)), format_number(mean_of(real)),
+            format_number(mean_of(r.classifiers[classifier].gap_closed for r in members)),
             format_number(None if math.isnan(mean_u) else mean_u)
             + _fmt_ci(interval(low, high)),
             format_number(mean_of(r.metrics.label_accuracy.value for r in members)),
@@ -206,7 +207,8 @@ def summary_table(records: Sequence[CellRecord]) -> str:
                       for k, g in mixed_gains(members, classifier).items()) or "–",
         ])
     table: str = tabulate(rows, headers=["task", "model", "generator", "N", "classifier", "seeds",
-                                   "kept", "F1 synthetic", "F1 real", "utility [95% CI]",
+                                   "kept", "F1 synthetic", "F1 real", "gap closed",
+                                   "utility [95% CI]",
                                    "label acc.", "Remote-Clique", "naturalness AUC", "N_eq",
                                    "gain of + K real"],
                     tablefmt="simple", disable_numparse=True)
