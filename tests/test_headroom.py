@@ -129,3 +129,42 @@ def test_a_cell_stores_chance_ceiling_and_gap_and_a_stored_cell_is_extended_not_
     assert stored.stat().st_mtime_ns == stamp, "the shared ceiling was fitted again"
     [third] = Runner(plugins, settings).run([cell])
     assert third.reused
+
+
+def test_extend_adds_the_headline_to_stored_cells_and_curates_their_stored_texts(
+        shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``synthbench extend`` gives a cell stored without chance and ceiling both, generating
+    nothing (its texts stay byte for byte); ``--intervention`` adds a curated variant made
+    from the stored texts; a folder without cells is one line."""
+    from synthbench.cli import main
+
+    out = tmp_path / "results"
+    assert main(["run", "--model", "mock/extend", "--task", "trec", "--n", "24",
+                 "--classifier", "tfidf_lr", "--oracle-size", "200", "--out", str(out),
+                 "--data-dir", str(shared_data), "--no-progress"]) == 0
+    [folder] = (out / "cells").iterdir()
+    path = folder / "result.json"
+    old = json.loads(path.read_text())
+    for name in ("chance_macro_f1", "ceiling", "gap_closed"):
+        del old["classifiers"]["tfidf_lr"][name]
+    path.write_text(json.dumps(old))
+    texts = (folder / "synthetic.jsonl").read_bytes()
+    capsys.readouterr()
+    assert main(["extend", "--results", str(out), "--data-dir", str(shared_data),
+                 "--ceiling-cap", "300"]) == 0
+    assert "1 of 1 cell(s) extended" in capsys.readouterr().out
+    scores = json.loads(path.read_text())["classifiers"]["tfidf_lr"]
+    assert scores["ceiling"]["n_train"] == 300 and scores["gap_closed"] is not None
+    assert scores["synthetic"] == old["classifiers"]["tfidf_lr"]["synthetic"]
+    assert (folder / "synthetic.jsonl").read_bytes() == texts
+    assert main(["extend", "--results", str(out), "--data-dir", str(shared_data),
+                 "--ceiling-cap", "300", "--intervention", "dedup"]) == 0
+    curated = [p for p in (out / "cells").iterdir() if p != folder]
+    assert len(curated) == 1 and "dedup" in curated[0].name
+    assert (curated[0] / "curated.jsonl").exists() and (folder / "synthetic.jsonl").read_bytes() \
+        == texts
+    capsys.readouterr()
+    assert main(["extend", "--results", str(tmp_path / "nothing"),
+                 "--data-dir", str(shared_data)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no cells/ folder" in err[0]

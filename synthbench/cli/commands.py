@@ -120,8 +120,8 @@ def extend_command(args: argparse.Namespace) -> int:
     """Extend every stored cell under ``--results`` in place (no provider is called)."""
     from synthbench.data import require_data_source, resolve_data_dir
     from synthbench.run import RunSettings
-    from synthbench.run.extending import extend_results
-    from synthbench.run.grid import split_values
+    from synthbench.run.extending import Selection, extend_results
+    from synthbench.run.grid import full_params, split_values
 
     if args.ceiling_cap is not None and args.ceiling_cap < 2:
         raise SynthbenchError(f"--ceiling-cap must be at least 2, got {args.ceiling_cap}")
@@ -133,9 +133,14 @@ def extend_command(args: argparse.Namespace) -> int:
         data_dir=require_data_source(resolve_data_dir(args.data_dir, args.environ),
                                      args.environ))
     plugins = load_plugins(args)
-    tasks = split_values(args.task)
-    for task in tasks:
-        plugins.tasks.get(task)  # an unknown task is named before any work
+    select = Selection(split_values(args.task), split_values(args.model),
+                       split_values(args.generator))
+    for task in select.tasks:
+        plugins.tasks.get(task)  # an unknown id is named before any work
+    for generator in select.generators:
+        plugins.generators.get(generator)
+    pipeline = [(step, full_params(plugins, "intervention", step, {}))
+                for step in split_values(args.intervention)]
     done = 0
 
     def report(outcome: Any) -> None:
@@ -144,7 +149,8 @@ def extend_command(args: argparse.Namespace) -> int:
         state = "already complete" if outcome.reused else "extended"
         print(f"[{done}] {outcome.folder.name}: {state}", file=sys.stderr)
 
-    outcomes = extend_results(plugins, settings, tasks, on_cell=report, log=note)
+    outcomes = extend_results(plugins, settings, select, on_cell=report, log=note,
+                              pipeline=pipeline)
     changed = sum(1 for o in outcomes if not o.reused)
     print(f"{changed} of {len(outcomes)} cell(s) extended in {results}; rebuild the "
           f"leaderboard with: synthbench leaderboard --results {results}")

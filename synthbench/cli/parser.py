@@ -182,6 +182,14 @@ def build_parser(run_defaults: Mapping[str, Any] | None = None) -> argparse.Argu
                       "(default $SYNTHBENCH_DATA_DIR, else the Hugging Face hub)")
     grow.add_argument("--task", action="append", default=[], metavar="TASK",
                       help="only cells of these tasks (repeat or comma-separate)")
+    grow.add_argument("--model", action="append", default=[], metavar="MODEL",
+                      help="only cells of these models")
+    grow.add_argument("--generator", action="append", default=[], metavar="GENERATOR",
+                      help="only cells of these generators")
+    grow.add_argument("--intervention", action="append", default=[], metavar="NAME",
+                      help="instead, add a curated variant of each selected uncurated cell: "
+                      "its stored texts through these interventions, in order, with their "
+                      "default parameters")
     grow.add_argument("--ceiling-cap", type=int, metavar="N",
                       help="fit ceilings on at most N real texts (default: each classifier's "
                       "own cap, 10,000 for the CPU ones)")

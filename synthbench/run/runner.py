@@ -195,18 +195,27 @@ class Runner:
         return self._claimed(self.ws.locate(config), wait=False)
 
     def extend_stored(self, cells: Sequence[tuple[Path, CellRecord]],
-                      on_cell: Callable[[CellOutcome], None] = lambda outcome: None
+                      on_cell: Callable[[CellOutcome], None] = lambda outcome: None,
+                      pipeline: Sequence[tuple[str, Mapping[str, Any]]] = ()
                       ) -> list[CellOutcome]:
         """Finished cells (their folders and records) given what this version measures and
-        they lack, and re-scored where their task's test split changed. Each is found from its
-        own record, not located again, so the engine options of the run that made it do not
-        matter; nothing is generated (a cell whose texts are missing is an error)."""
+        they lack, and re-scored where their task's test split changed; with ``pipeline``,
+        instead a curated variant of each uncurated cell, made from its stored texts. Each is
+        found from its own record, not located again, so the engine options of the run that
+        made it do not matter; nothing is generated (a cell whose texts are missing is an
+        error)."""
         outcomes = []
+        out = self.ws.settings.out
         for folder, record in cells:
             config, key = record.config, record.generation_key
+            texts = cell_dir(out, replace(config, interventions=(), oracle=None,
+                                          keep_test_overlap=False), key)
+            if pipeline:
+                if config.interventions:
+                    continue  # a curated cell is not curated again
+                config = replace(config, interventions=tuple(pipeline))
+                folder = cell_dir(out, config, key)
             self.validate([config])
-            texts = cell_dir(self.ws.settings.out, replace(config, interventions=(),
-                                                           oracle=None), key)
             if not stages.generation_stored(texts, key):
                 raise SynthbenchError(f"{folder.name}: its generated texts are not in "
                                       f"{texts}; extend never generates")
