@@ -205,6 +205,10 @@ class Recomputer:
         if not isinstance(ceiling, Mapping):
             out.problems.append(f"{where}.ceiling is not a stored ceiling fit")
             return
+        if ceiling.get("not_fitted") is not None:
+            if stored.get("gap_closed") is not None or ceiling.get("macro_f1") is not None:
+                out.problems.append(f"{where}.ceiling is marked not fitted but has a figure")
+            return
         name = str(ceiling.get("file", ""))
         path = self.results / CEILINGS / name
         if "/" in name or name.startswith(".") or not path.is_file() or path.is_symlink():

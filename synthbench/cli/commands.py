@@ -130,6 +130,7 @@ def extend_command(args: argparse.Namespace) -> int:
         raise SynthbenchError(f"{results} has no cells/ folder: nothing to extend")
     settings = RunSettings.from_environ(
         args.environ, out=results, progress=False, ceiling_cap=args.ceiling_cap,
+        skip_ceilings=frozenset(split_values(args.skip_ceiling)),
         data_dir=require_data_source(resolve_data_dir(args.data_dir, args.environ),
                                      args.environ))
     plugins = load_plugins(args)

@@ -182,6 +182,10 @@ def build_parser(run_defaults: Mapping[str, Any] | None = None) -> argparse.Argu
                       "(default $SYNTHBENCH_DATA_DIR, else the Hugging Face hub)")
     grow.add_argument("--task", action="append", default=[], metavar="TASK",
                       help="only cells of these tasks (repeat or comma-separate)")
+    grow.add_argument("--skip-ceiling", action="append", default=[], metavar="CLASSIFIER",
+                      help="leave these classifiers' ceilings unfitted (marked so, no gap "
+                      "closed), e.g. a fine-tune too slow for this machine; a later run "
+                      "without it fits them")
     grow.add_argument("--model", action="append", default=[], metavar="MODEL",
                       help="only cells of these models")
     grow.add_argument("--generator", action="append", default=[], metavar="GENERATOR",

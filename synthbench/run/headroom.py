@@ -23,6 +23,7 @@ from synthbench.store import read_json, write_json
 from synthbench.types import Task
 
 CEILINGS = "ceilings"
+SKIPPED = "left out by the run that extended this cell (--skip-ceiling)"
 
 
 def ceiling(ws: Workspace, classifier: str, config: CellConfig) -> tuple[dict[str, Any], str]:
@@ -68,9 +69,14 @@ def fit_ceiling(model: Any, task: Task, data: TaskData, seed: int, n: int) -> Fi
 def with_headroom(ws: Workspace, classifier: str, config: CellConfig,
                   result: ClassifierResult) -> ClassifierResult:
     """``result`` with its chance macro-F1 (the train split's label prior drawn blind on this
-    test split, exact), its real ceiling and the gap its synthetic F1 closes."""
+    test split, exact), its real ceiling and the gap its synthetic F1 closes; a classifier
+    whose ceiling the run skips gets a ceiling marked not fitted and no gap."""
     task = ws.task(config.task)
     chance = task_chance(task, ws.eval_data(task, config))
+    if classifier in ws.settings.skip_ceilings:
+        return dataclasses.replace(result, chance_macro_f1=chance, gap_closed=None,
+                                   ceiling={"macro_f1": None, "n_train": 0, "file": None,
+                                            "not_fitted": SKIPPED})
     fitted, name = ceiling(ws, classifier, config)
     top = fitted["macro_f1"]
     return dataclasses.replace(

@@ -222,7 +222,9 @@ def score(ws: Workspace, classifier: str, config: CellConfig, synthetic: Sequenc
 def incomplete(ws: Workspace, classifier: str, result: ClassifierResult) -> bool:
     """Whether this run measures something ``result`` lacks: its chance and ceiling (always),
     N_eq, or a K of ``--mix-real``."""
-    return (result.ceiling is None or (_wants_n_eq(ws, classifier, result)
+    unfitted = result.ceiling is not None and result.ceiling.get("not_fitted") is not None
+    return (result.ceiling is None or (unfitted and classifier not in ws.settings.skip_ceilings)
+            or (_wants_n_eq(ws, classifier, result)
                                        and result.n_eq is None) or any(
         str(k) not in (result.mixed or {}) for k in ws.settings.mix_real))
 
@@ -240,7 +242,8 @@ def extend(ws: Workspace, classifier: str, config: CellConfig, result: Classifie
     against K real alone."""
     if not incomplete(ws, classifier, result):
         return result
-    if result.ceiling is None:
+    if result.ceiling is None or (result.ceiling.get("not_fitted") is not None
+                                  and classifier not in ws.settings.skip_ceilings):
         result = with_headroom(ws, classifier, config, result)
     f1 = result.synthetic.macro_f1
     if _wants_n_eq(ws, classifier, result) and f1 is not None and result.n_eq is None:

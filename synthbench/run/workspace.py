@@ -53,6 +53,7 @@ class RunSettings:
     n_eq_classifiers: frozenset[str] | None = None  # N_eq for these only (None: every one)
     mix_real: tuple[int, ...] = ()
     ceiling_cap: int | None = None
+    skip_ceilings: frozenset[str] = frozenset()  # classifiers whose ceiling this run leaves
     leakage_threshold: float = 0.95
     progress: bool = True
     max_cost: float | None = None
