@@ -20,8 +20,16 @@ OTHER = "humor__local__zero_shot__s0__ad71212771c1"
 
 
 def _copy(cells: list[str], to: Path) -> Path:
+    """The cells, with the shared ceiling fits and learning curves their records name."""
     for name in cells:
         shutil.copytree(RESULTS / "cells" / name, to / "cells" / name)
+        record = json.loads((RESULTS / "cells" / name / "result.json").read_text())
+        for scores in record["classifiers"].values():
+            for folder, file in (("ceilings", (scores.get("ceiling") or {}).get("file")),
+                                 ("curves", (scores.get("n_eq") or {}).get("curve"))):
+                if file:
+                    (to / folder).mkdir(exist_ok=True)
+                    shutil.copy(RESULTS / folder / file, to / folder / file)
     return to
 
 
