@@ -58,11 +58,11 @@ def ceiling_name(task: Task, classifier: str, seed: int, data: TaskData, n: int)
 
 
 def fit_ceiling(model: Any, task: Task, data: TaskData, seed: int, n: int) -> FitScores:
-    """``model`` fitted on the train split (a seeded label-balanced sample of ``n`` when that
-    is fewer than its rows) and scored on the test split."""
+    """``model`` fitted on the train split, or when ``n`` is fewer than its rows on the seed's
+    label-balanced draw of ``n`` (the learning curve's draw at that size, so a capped ceiling
+    is that curve's point), and scored on the test split."""
     train = [e for e in data.train if e.label in task.label_names]
-    sample = train if n >= len(train) else real_sample(train, task.label_names, n, seed,
-                                                       "ceiling")
+    sample = train if n >= len(train) else real_sample(train, task.label_names, n, seed)
     return fit_and_score(model, sample, data.test, task.label_names)
 
 
