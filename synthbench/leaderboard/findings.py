@@ -87,8 +87,8 @@ def slope_sentence(task: str, measure: str, mean: float, low: float, high: float
                    seeds: int) -> str:
     """One sentence on the instance-level slope difference (synthetic minus real) over seeds."""
     stated = (f"On {task}, the slope of {measure.replace('_', ' ')} against annotator agreement "
-              f"is {mean:+.3f} steeper for the synthetic-trained classifier than for the "
-              "real-trained one (mean over seeds")
+              f"of the synthetic-trained classifier minus that of the real-trained one is "
+              f"{mean:+.3f} (mean over seeds")
     if seeds < 2 or math.isnan(low):
         return f"{stated}; one seed, so no interval)."
     stated += f", 95 % interval [{low:+.3f}, {high:+.3f}])"

@@ -150,8 +150,9 @@ def _scatter_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], values: Mapping[
     ax.set_xticks(list(at), ["\n".join(names) for names in at.values()], rotation=90,
                   fontsize=7)
     ax.set_xlabel("declared task subjectivity (objective → subjective)")
-    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.42), frameon=False, fontsize=7.5,
-              handlelength=1.6)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.42), frameon=False, fontsize=7.5,
+                  handlelength=1.6)
 
 
 def scatter_figure(board: Mapping[str, Any], classifier: str) -> Figure:
