@@ -156,6 +156,7 @@ def test_page_is_self_contained(built: Path) -> None:
     assert "<script src" not in page and page.count("<svg") == 2 * len(_classifiers(built))
     # it leads with the findings, before the plots and the table
     assert page.index('id="findings"') < page.index('id="plots"') < page.index('id="table"')
+    assert page.index("ρ between declared subjectivity and gap closed") < page.index('id="plots"')
     data = json.loads(re.search(r'<script type="application/json" id="data">(.*?)</script>',
                                 page, re.S).group(1))  # type: ignore[union-attr]
     cell = data["cells"]["humor__local__zero_shot__s0__ad71212771c1__oos_filter-64d98093"]

@@ -183,6 +183,22 @@ def findings_html(board: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+def headline_html(board: Mapping[str, Any], classifier: str | None) -> str:
+    """The findings that answer the question, for the headline classifier: gap closed against
+    declared subjectivity per model and generator, and its trend with generator size."""
+    found = [f for f in board.get("findings") or [] if f["classifier"] == classifier
+             and (f["kind"] == "size" or (f["kind"] == "subjectivity"
+                                          and f.get("against") == "declared"))]
+    if not found:
+        return "<p>No row has the evidence a headline finding needs yet.</p>"
+    models = board.get("models", {})
+    items = [f"<li><b>{html.escape(model_name(f['model'], models))} · "
+             f"{html.escape(str(f['generator']))}</b>: {html.escape(f['sentence'])}</li>"
+             for f in found]
+    return (f"<p>Classifier {html.escape(str(classifier))}, N = {html.escape(default_n(board))}"
+            f":</p><ul class=\"findings\">{''.join(items)}</ul>")
+
+
 def default_n(board: Mapping[str, Any]) -> str:
     """The N the table opens on: that of the strong rows (the headline), else every N."""
     key = measure(board)[0]
@@ -236,6 +252,7 @@ def build_page(board: Mapping[str, Any], cells: Sequence[tuple[Path, Mapping[str
             note += (" <strong>" + html.escape("The judge failed its diagnostics: "
                                                + "; ".join(measured["warnings"])) + ".</strong>")
     slots = {"NOTE": note, "FINDINGS": findings_html(board),
+             "HEADLINE": headline_html(board, ordered[0] if ordered else None),
              "DEFAULT_N": html.escape(default_n(board)), "CELLS": str(len(cells)),
              "PLOTS": "\n".join(figures) or "<p>No results yet.</p>",
              "DATA": _json_script(data)}

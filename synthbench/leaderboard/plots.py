@@ -136,7 +136,7 @@ def _scatter_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], values: Mapping[
                         for i, t in enumerate(tasks)])
         high = np.array([(row["per_task"][t].get(ci_key) or [y[i], y[i]])[1] - y[i]
                          for i, t in enumerate(tasks)])
-        colour = _colour(index)
+        colour = _colour(2 * index)  # tab20's darker shades: one hue per model
         ax.plot(x, y, color=colour, linestyle="none", alpha=0.85,
                 marker=MARKERS[index % len(MARKERS)], markersize=4.5, label=label)
         if np.any(low > 0) or np.any(high > 0):
@@ -149,9 +149,8 @@ def _scatter_panel(ax: Axes, rows: Sequence[Mapping[str, Any]], values: Mapping[
         at.setdefault(values[task], []).append(task)
     ax.set_xticks(list(at), ["\n".join(names) for names in at.values()], rotation=90,
                   fontsize=7)
-    ax.set_xlabel("declared task subjectivity (objective → subjective)")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.42), frameon=False, fontsize=7.5,
+    if ax.get_legend_handles_labels()[0]:  # below the task names (at most ~1.3 in long)
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.66), frameon=False, fontsize=7.5,
                   handlelength=1.6)
 
 
@@ -174,8 +173,8 @@ def scatter_figure(board: Mapping[str, Any], classifier: str) -> Figure:
     fig = Figure(figsize=(max(5.6 * len(generators), 7.0), height))
     fig.subplots_adjust(left=0.07, right=0.99, top=1 - 0.55 / height,
                         bottom=(2.1 + 0.17 * per_panel) / height, wspace=0.12)
-    fig.suptitle(f"{ylabel.capitalize()} against task subjectivity — classifier {classifier}",
-                 x=0.07, ha="left", fontsize=11)
+    fig.suptitle(f"{ylabel.capitalize()} against declared task subjectivity (objective → "
+                 f"subjective) — classifier {classifier}", x=0.07, ha="left", fontsize=11)
     if left_out := len(every) - len(rows):
         fig.text(0.07, 0.01, f"{left_out} other row(s) (fewer tasks or seeds) are in the "
                  "figure per task by generator.", fontsize=7.5, color="0.35")

@@ -45,14 +45,17 @@ from chance (labels drawn blind from the train split's label shares) to its real
 same classifier fitted on the whole real train split), on the task's real test split: 0 = no
 better than chance, 1 = as good as all the real data. Built from @@CELLS@@ stored cells.</p>
 <h2 id="findings">Findings</h2>
-@@FINDINGS@@
-<p class="note">@@NOTE@@</p>
-<nav class="bar"><a href="#plots">Plots</a> · <a href="#table">Table and cells' texts</a>
-</nav>
-<div class="bar">Download: <button id="dl-csv" type="button">leaderboard.csv</button>
-<button id="dl-json" type="button">leaderboard.json</button></div>
+@@HEADLINE@@
+<nav class="bar"><a href="#all-findings">All findings</a> · <a href="#plots">Plots</a> ·
+<a href="#table">Table and cells' texts</a></nav>
 <h2 id="plots">Plots</h2>
 @@PLOTS@@
+<details id="all-findings"><summary>All findings, per model</summary>
+@@FINDINGS@@
+</details>
+<p class="note">@@NOTE@@</p>
+<div class="bar">Download: <button id="dl-csv" type="button">leaderboard.csv</button>
+<button id="dl-json" type="button">leaderboard.json</button></div>
 <h2 id="table">Table</h2>
 <p class="note">Click a column to sort, a row to see its cells: counts, cost, texts. The table
 opens on the headline N; choose "all N" for the rest. † = the real same-N baseline closes
