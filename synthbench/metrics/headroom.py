@@ -14,7 +14,6 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 from synthbench.errors import SynthbenchError
 
@@ -36,6 +35,8 @@ def _expected_label_f1(positives: int, negatives: int, share: float) -> float:
     a label with no test rows scores 0, as scikit-learn's ``zero_division=0`` gives it."""
     if positives == 0 or share <= 0.0:
         return 0.0
+    from scipy import stats  # when measured: importing synthbench (and --help) stays light
+
     tp = np.arange(positives + 1)
     fp = np.arange(negatives + 1)
     p_tp = stats.binom.pmf(tp, positives, share)

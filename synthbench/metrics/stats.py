@@ -9,9 +9,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize as _scipy_optimize
-from scipy import stats as _scipy_stats
 
+
+def _scipy_stats() -> Any:
+    """scipy.stats, imported when a statistic is computed (importing synthbench stays light)."""
+    from scipy import stats
+
+    return stats
 
 def mean_ci(
     values: Iterable[float] | NDArray[np.floating[Any]], confidence: float = 0.95
@@ -32,7 +36,7 @@ def mean_ci(
     if n == 1:
         return mean, float("nan"), float("nan")
     sem = float(arr.std(ddof=1)) / math.sqrt(n)
-    t_crit = float(_scipy_stats.t.ppf((1.0 + confidence) / 2.0, n - 1))
+    t_crit = float(_scipy_stats().t.ppf((1.0 + confidence) / 2.0, n - 1))
     half = t_crit * sem
     return mean, mean - half, mean + half
 
@@ -57,8 +61,8 @@ def permutation_p(x: Sequence[float], y: Sequence[float], method: str = "spearma
             or np.ptp(b) == 0:
         return None
     if method == "spearman":  # Pearson on average ranks; the norms do not change when shuffled
-        left = _scipy_stats.rankdata(a) - (a.size + 1) / 2.0
-        right = _scipy_stats.rankdata(b)
+        left = _scipy_stats().rankdata(a) - (a.size + 1) / 2.0
+        right = _scipy_stats().rankdata(b)
 
         def statistic(rows: NDArray[np.float64]) -> NDArray[np.float64]:
             return np.asarray(rows @ left, dtype=np.float64)
@@ -90,8 +94,8 @@ def detectable_rho(n_tasks: int, alpha: float = 0.05, power: float = 0.8) -> flo
         raise ValueError(f"detectable_rho needs at least 4 tasks, got {n_tasks}")
     if not 0.0 < alpha < 1.0 or not 0.0 < power < 1.0:
         raise ValueError(f"alpha and power must be in (0, 1), got {alpha}, {power}")
-    z_alpha = float(_scipy_stats.norm.ppf(1.0 - alpha / 2.0))
-    z_power = float(_scipy_stats.norm.ppf(power))
+    z_alpha = float(_scipy_stats().norm.ppf(1.0 - alpha / 2.0))
+    z_power = float(_scipy_stats().norm.ppf(power))
     scale = math.sqrt(n_tasks - 3)
 
     def gap(rho: float) -> float:
@@ -99,4 +103,6 @@ def detectable_rho(n_tasks: int, alpha: float = 0.05, power: float = 0.8) -> flo
 
     if gap(1.0 - 1e-12) < 0:
         return 1.0  # not even a near-perfect correlation reaches the power
-    return float(_scipy_optimize.brentq(gap, 0.0, 1.0 - 1e-12, xtol=1e-10))
+    from scipy import optimize
+
+    return float(optimize.brentq(gap, 0.0, 1.0 - 1e-12, xtol=1e-10))
