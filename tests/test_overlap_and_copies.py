@@ -171,7 +171,6 @@ def test_a_stored_few_shot_cell_s_copies_are_measured_without_generating(
     record = CellRecord.from_json(json.loads(text))
     assert json.dumps(record.to_json(), indent=2, sort_keys=True,
                       ensure_ascii=False) + "\n" == text
-    assert record.metrics.train_copies is None
     task = plugins.tasks.get("relation_classification")
     data = load_task_data(task, shared_data)
     copies = stored_copies(plugins, record, task, data.train,
@@ -180,6 +179,7 @@ def test_a_stored_few_shot_cell_s_copies_are_measured_without_generating(
     assert copies["train_split"]["exact"] == 29 and copies["train_split"]["n"] == 200
     assert copies["prompt_examples"]["exact"] == 29, "every verbatim copy is of its own prompt"
     assert len(copies["prompt_examples"]["pairs"]) == 20
+    assert record.metrics.train_copies == copies, "the committed cell stores this measurement"
     again = CellRecord.from_json({**record.to_json(), "metrics": {
         **record.metrics.to_json(), "train_copies": copies}})
     assert again.metrics.train_copies == copies
