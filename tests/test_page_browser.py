@@ -75,15 +75,17 @@ def test_page_in_headless_chromium(page: Path, browser: object, tmp_path: Path) 
     plot = driver.find_element(By.CSS_SELECTOR, "figure.plot svg")  # type: ignore[attr-defined]
     assert plot.is_displayed() and plot.size["width"] > 400 and plot.size["height"] > 200
 
-    utility_header = driver.find_element(  # type: ignore[attr-defined]
-        By.CSS_SELECTOR, "#board th[data-key=utility]")
-    utility_header.click()
+    text = driver.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+    assert text.index("between declared subjectivity and gap closed") < text.index("Plots")
+    gap_header = driver.find_element(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, "#board th[data-key=gap_closed]")
+    gap_header.click()
     up = [float(v) for v in _column(driver, 7) if v != "–"]
     assert up == sorted(up) and up[0] < up[-1]
-    utility_header.click()
+    gap_header.click()
     down = [float(v) for v in _column(driver, 7) if v != "–"]
     assert down == sorted(down, reverse=True)
-    assert utility_header.get_attribute("aria-sort") == "descending"
+    assert gap_header.get_attribute("aria-sort") == "descending"
 
     Select(driver.find_element(By.ID, "f-task")).select_by_value("humor")  # type: ignore
     tasks = _column(driver, 5)
