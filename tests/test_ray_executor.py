@@ -82,6 +82,8 @@ def timeless(value: object) -> object:
                 if k not in ("provenance", "timings", "seconds")}
     if isinstance(value, list):
         return [timeless(v) for v in value]
+    if isinstance(value, float):  # a Ray worker's BLAS threads move the 8th digit of a mean
+        return round(value, 6)
     return value
 
 

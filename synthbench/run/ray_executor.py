@@ -138,7 +138,7 @@ _RUNNERS: dict[Any, Runner] = {}  # per worker process: models and data stay loa
 def run_cells(configs: Sequence[CellConfig], settings: RunSettings, plugins: PluginSelection,
               owner: Any, run_id: str) -> list[tuple[str, dict[str, Any], bool]]:
     """A Ray task: run cells that share one generation, in order, in this worker."""
-    key = (settings, plugins, run_id)
+    key = (repr(settings), plugins, run_id)  # the settings hold mappings: not hashable
     if key not in _RUNNERS:
         for old in _RUNNERS.values():
             old.ws.close()
