@@ -20,17 +20,20 @@ OTHER = "humor__local__zero_shot__s0__ad71212771c1"
 
 
 def _copy(cells: list[str], to: Path) -> Path:
-    """The cells, with the shared ceiling fits and learning curves their records name."""
     for name in cells:
         shutil.copytree(RESULTS / "cells" / name, to / "cells" / name)
-        record = json.loads((RESULTS / "cells" / name / "result.json").read_text())
-        for scores in record["classifiers"].values():
-            for folder, file in (("ceilings", (scores.get("ceiling") or {}).get("file")),
-                                 ("curves", (scores.get("n_eq") or {}).get("curve"))):
-                if file:
-                    (to / folder).mkdir(exist_ok=True)
-                    shutil.copy(RESULTS / folder / file, to / folder / file)
     return to
+
+
+def _share(name: str, to: Path) -> None:
+    """The ceiling fits and learning curves the cell's record names, beside it."""
+    record = json.loads((RESULTS / "cells" / name / "result.json").read_text())
+    for scores in record["classifiers"].values():
+        for folder, file in (("ceilings", (scores.get("ceiling") or {}).get("file")),
+                             ("curves", (scores.get("n_eq") or {}).get("curve"))):
+            if file:
+                (to / folder).mkdir(exist_ok=True)
+                shutil.copy(RESULTS / folder / file, to / folder / file)
 
 
 def _edit(path: Path, change: Callable[[dict[str, object]], None]) -> None:
@@ -70,6 +73,7 @@ def test_committed_results_pass(capsys: pytest.CaptureFixture[str]) -> None:
 def test_new_cell_on_base_passes_with_every_metric_recomputed(
         base: Path, submission: Path, shared_data: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
+    _share(CURATED, submission)
     code, lines = _validate([str(submission), "--base", str(base), "--data-dir",
                              str(shared_data)], capsys)
     assert code == 0, lines
@@ -113,6 +117,8 @@ def test_changed_and_deleted_existing_cells(base: Path, submission: Path,
 
 def test_metrics_that_do_not_match_the_texts(submission: Path, shared_data: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
+    for name in (PLAIN, OTHER, CURATED):
+        _share(name, submission)
     path = submission / "cells" / PLAIN / "synthetic.jsonl"
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     rows[0]["text"] = rows[1]["text"]  # one text replaced by another: fewer distinct n-grams
