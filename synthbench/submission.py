@@ -28,6 +28,7 @@ from synthbench.store import (
     CURATED,
     CURATION,
     GENERATION,
+    LOCKS,
     RESULT,
     RESULT_KEYS,
     SYNTHETIC,
@@ -37,12 +38,13 @@ from synthbench.store import (
 from synthbench.types import Example
 
 CELL_FILES = frozenset({RESULT, GENERATION, SYNTHETIC, CURATED, CURATION})
-FOLDERS = ("cells", "baselines", "curves", "ceilings", "subjectivity")
+FOLDERS = ("cells", "baselines", "curves", "ceilings", "subjectivity", LOCKS)
 
 
 def tree_problems(results: Path) -> list[str]:
     """Every entry under ``results``: no symlink, nothing but regular files and folders, each
-    where a results folder has it."""
+    where a results folder has it (``.locks/`` holds the store's own ``*.lock`` claim files,
+    which every run leaves behind)."""
     problems = []
     for top, dirs, files in os.walk(results):
         here = Path(top)
@@ -61,7 +63,8 @@ def tree_problems(results: Path) -> list[str]:
             elif not stat.S_ISREG(info.st_mode):
                 problems.append(f"{label}: is not a regular file")
             elif depth == 0 or (depth == 1 and rel.parts[0] == "cells") or (
-                    depth == 1 and not name.endswith(".json")) or (
+                    depth == 1 and not name.endswith(".lock" if rel.parts[0] == LOCKS
+                                                     else ".json")) or (
                     depth == 2 and name not in CELL_FILES):
                 problems.append(f"{label}: unexpected file in a results folder")
         dirs[:] = [d for d in dirs if not (here / d).is_symlink()]

@@ -281,6 +281,22 @@ def test_a_file_outside_the_results_layout_is_refused(
     assert _refused(lines) == ["notes.json: unexpected file in a results folder"]
 
 
+def test_the_stores_lock_files_pass_and_nothing_else_hides_beside_them(
+        results: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every run leaves ``.locks/*.lock`` (its claims) behind: they pass; anything else in
+    that folder is refused like anywhere else."""
+    (results / ".locks").mkdir()
+    (results / ".locks" / f"{CELL}.lock").write_bytes(b"")
+    code, lines = _validate([str(results)], capsys, shared_data)
+    assert code == 0, lines
+    (results / ".locks" / "extra.json").write_text("{}")
+    (results / ".locks" / "nested").mkdir()
+    code, lines = _validate([str(results)], capsys, shared_data)
+    assert code == 1
+    assert sorted(_refused(lines)) == [".locks/extra.json: unexpected file in a results folder",
+                                       ".locks/nested: unexpected folder in a results folder"]
+
+
 @pytest.mark.parametrize("folder", ["subjectivity", "curves"])
 def test_rewriting_an_existing_result_outside_cells_is_refused_against_the_base(
         tmp_path: Path, shared_data: Path, capsys: pytest.CaptureFixture[str],
