@@ -135,13 +135,16 @@ def test_generator_size_is_read_from_the_served_name_and_the_trend_is_stated() -
     assert parameters("Qwen/Qwen2.5-Coder-1.5B-Instruct") == 1.5e9
     assert parameters("gpt-4o-mini") is None
     steps = [{"parameters": 135e6, "mean_gap_closed": 0.3, "spearman_rho": -0.1,
-              "spearman_ci": [-0.6, 0.4]},
+              "spearman_ci": [-0.6, 0.4], "label_accuracy": 0.61},
              {"parameters": 0.5e9, "mean_gap_closed": 0.5, "spearman_rho": -0.7,
-              "spearman_ci": [-0.9, -0.2]}]
+              "spearman_ci": [-0.9, -0.2], "label_accuracy": 0.74}]
     grows = size_sentence(steps)
     assert "135M → 0.5B" in grows and "rises (0.30 → 0.50)" in grows
+    assert "label fidelity 0.61 → 0.74" in grows
     assert "excludes 0 on the negative side only at 0.5B" in grows
     steps[1]["spearman_ci"] = [-0.9, 0.1]
     steps[1]["mean_gap_closed"] = 0.2
+    steps[1]["label_accuracy"] = None
     flat = size_sentence(steps)
+    assert "label fidelity" not in flat
     assert "falls" in flat and "no subjectivity gap is shown at any size" in flat

@@ -19,7 +19,15 @@ import pytest
 
 from synthbench.cli import build_parser, main
 from synthbench.leaderboard import rebuild
-from synthbench.leaderboard.plots import BARS, SCATTER, measure, strong, write_plots
+from synthbench.leaderboard.plots import (
+    BARS,
+    SCATTER,
+    SIZE,
+    measure,
+    size_trends,
+    strong,
+    write_plots,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "leaderboard" / "results"
@@ -50,8 +58,12 @@ def _classifiers(built: Path) -> set[str]:
 def test_rebuild_is_byte_identical(built: Path, tmp_path: Path) -> None:
     rebuild(RESULTS, tmp_path, SHARED_DATA)
     first, second = _files(built), _files(tmp_path)
+    board = _board(built)
+    sized = {c for c in _classifiers(built) if size_trends(board, c)}
+    assert sized, "the committed board has models of two sizes: a size figure is expected"
     assert set(first) == {*PRODUCTS, *(f"plots/{k}_{c}.{e}" for k in (SCATTER, BARS)
-                                       for c in _classifiers(built) for e in ("png", "svg"))}
+                                       for c in _classifiers(built) for e in ("png", "svg")),
+                          *(f"plots/{SIZE}_{c}.{e}" for c in sized for e in ("png", "svg"))}
     assert first == second
 
 
@@ -96,6 +108,23 @@ def test_headline_plot_has_a_panel_per_generator_named_tasks_and_named_models(
     assert "other row(s)" in svg and "N=60" not in svg  # the legacy rows are in the bars
     bars = (built / "plots" / f"{BARS}_minilm_lr.svg").read_text()
     assert "local · few_shot · N=60" in bars
+
+
+def test_size_figure_draws_a_series_per_generator_and_only_with_two_sizes(
+        built: Path, tmp_path: Path) -> None:
+    """The generator-size figure: per generator method a rho with its interval (an error-bar
+    collection in the panel and one in its legend entry) and its sizes named on the axis;
+    with one size left, no figure."""
+    board = _board(built)
+    trends = size_trends(board, "minilm_lr")
+    svg = (built / "plots" / f"{SIZE}_minilm_lr.svg").read_text()
+    assert svg.count('id="LineCollection_') == 2 * len(trends) >= 4
+    for trend in trends:
+        assert str(trend["generator"]) in svg
+    assert ">135M<" in svg and ">0.5B<" in svg
+    board["findings"] = [f for f in board["findings"] if f["kind"] != "size"]
+    written = write_plots(board, tmp_path)
+    assert not any(p.name.startswith(SIZE) for p in written)
 
 
 def test_scatter_draws_every_row_when_none_is_strong(built: Path, tmp_path: Path) -> None:
@@ -153,7 +182,10 @@ def test_page_is_self_contained(built: Path) -> None:
     # plots and tables, then a few short texts per cell: the page grows with the grid, slowly
     assert len(page.encode()) < 500_000 + 4_000 * cells
     assert not re.search(r"<(script|img|link)[^>]+(src|href)=\"https?:", page)
-    assert "<script src" not in page and page.count("<svg") == 2 * len(_classifiers(built))
+    board = _board(built)
+    sized = [c for c in _classifiers(built) if size_trends(board, c)]
+    assert "<script src" not in page
+    assert page.count("<svg") == 2 * len(_classifiers(built)) + len(sized)
     # it leads with the findings, before the plots and the table
     assert page.index('id="findings"') < page.index('id="plots"') < page.index('id="table"')
     assert page.index("ρ between declared subjectivity and gap closed") < page.index('id="plots"')

@@ -218,17 +218,23 @@ def size_findings(board: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def size_label(parameters: float) -> str:
+    """135e6 -> "135M", 1.5e9 -> "1.5B"."""
+    return f"{parameters / 1e9:g}B" if parameters >= 0.5e9 else f"{parameters / 1e6:g}M"
+
+
 def size_sentence(steps: Sequence[Mapping[str, Any]]) -> str:
     """One sentence on how gap closed and its correlation with subjectivity move with size."""
-    def size(p: float) -> str:
-        return f"{p / 1e9:g}B" if p >= 0.5e9 else f"{p / 1e6:g}M"
-
     def rho(step: Mapping[str, Any]) -> str:
         value = step["spearman_rho"]
         return "n/a" if value is None else f"{value:+.2f}{_ci(step['spearman_ci'])}"
 
     gaps = [s["mean_gap_closed"] for s in steps]
+    size = size_label
     path = " → ".join(size(s["parameters"]) for s in steps)
+    fidelity = [s.get("label_accuracy") for s in steps]
+    labels = ("" if any(f is None for f in fidelity) else
+              f", label fidelity {' → '.join(f'{f:.2f}' for f in fidelity)}")
     trend = ("rises" if all(b > a for a, b in itertools.pairwise(gaps)) else
              "falls" if all(b < a for a, b in itertools.pairwise(gaps)) else "does not move "
              "one way")
@@ -238,7 +244,7 @@ def size_sentence(steps: Sequence[Mapping[str, Any]]) -> str:
                            if n)) if any(negative) else \
         "no size's interval excludes 0, so no subjectivity gap is shown at any size"
     return (f"From {path} parameters, mean gap closed {trend} "
-            f"({' → '.join(f'{g:.2f}' for g in gaps)}); ρ with subjectivity goes "
+            f"({' → '.join(f'{g:.2f}' for g in gaps)}){labels}; ρ with subjectivity goes "
             f"{' → '.join(rho(s) for s in steps)}: {verdict}.")
 
 

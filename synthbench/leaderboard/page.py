@@ -22,6 +22,7 @@ from typing import Any
 from synthbench.leaderboard.plots import (
     BARS,
     SCATTER,
+    SIZE,
     classifiers,
     measure,
     model_name,
@@ -228,7 +229,9 @@ def build_page(board: Mapping[str, Any], cells: Sequence[tuple[Path, Mapping[str
     for classifier in ordered:  # the classifier with the most headline rows first, open
         parts = []
         for kind, title in ((SCATTER, "Gap closed against subjectivity"),
-                            (BARS, "Gap closed per task by generator")):
+                            (BARS, "Gap closed per task by generator"),
+                            (SIZE, "Correlation, gap closed and label fidelity against "
+                                   "generator size")):
             stem = plot_stem(kind, classifier)
             if stem in svgs:
                 parts.append(f'<figure class="plot" id="plot-{html.escape(stem)}">'

@@ -9,6 +9,9 @@ Per downstream classifier, two figures, each as PNG and SVG:
   seeds each) when there are any, so the headline is not buried under small comparisons.
 - ``gap_by_generator_<classifier>``: per task (objective to subjective), a bar per
   (model, generator) that has the task.
+- ``size_trend_<classifier>``, where the findings hold a generator-size trend: against
+  generator size, rho (gap closed vs subjectivity) with its interval, mean gap closed and
+  label fidelity, a series per generator.
 
 matplotlib runs without pyplot on the Agg/SVG canvases, inside an ``rc_context`` that fixes
 the font (DejaVu Sans, shipped with matplotlib), the SVG id salt and drops dates and software
@@ -30,6 +33,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from synthbench.leaderboard.findings import size_label
 from synthbench.store import atomic_write_text
 
 RC: Any = {
@@ -50,7 +54,7 @@ MARKERS = "os^Dv<>PXph*"
 MIN_TASKS = 3
 """Tasks a row needs for a place in the scatter when no row is strong."""
 STRONG_TASKS, STRONG_SEEDS = 10, 2
-SCATTER, BARS = "gap_vs_subjectivity", "gap_by_generator"
+SCATTER, BARS, SIZE = "gap_vs_subjectivity", "gap_by_generator", "size_trend"
 
 
 def plot_stem(kind: str, classifier: str) -> str:
@@ -231,6 +235,56 @@ def bar_figure(board: Mapping[str, Any], classifier: str) -> Figure:
     return fig
 
 
+def size_trends(board: Mapping[str, Any], classifier: str) -> list[Mapping[str, Any]]:
+    """The board's generator-size findings for ``classifier`` (none: no size figure)."""
+    return [f for f in board.get("findings") or []
+            if f["kind"] == "size" and f["classifier"] == classifier]
+
+
+def size_figure(board: Mapping[str, Any], classifier: str) -> Figure:
+    """Against generator size (log axis): rho of gap closed with declared subjectivity and its
+    interval, mean gap closed, and label fidelity; a series per generator."""
+    trends = size_trends(board, classifier)
+    fig = Figure(figsize=(11.0, 3.6))
+    fig.subplots_adjust(left=0.06, right=0.99, top=0.85, bottom=0.22, wspace=0.22)
+    fig.suptitle(f"Against generator size — classifier {classifier}, N = "
+                 f"{', '.join(sorted({str(t['n']) for t in trends}))}", x=0.06, ha="left",
+                 fontsize=11)
+    panels = fig.subplots(1, 3, squeeze=False)[0]
+    titles = ("ρ, gap closed vs declared subjectivity",
+              "mean gap closed (0 = chance, 1 = ceiling)", "label fidelity (oracle)")
+    sizes = sorted({s["parameters"] for t in trends for s in t["steps"]})
+    for ax, title in zip(panels, titles, strict=True):
+        ax.set_title(title, loc="left", fontsize=9)
+        ax.set_xscale("log")
+        ax.set_xticks(sizes, [size_label(p) for p in sizes])
+        ax.minorticks_off()
+        ax.set_xlim(min(sizes) / 1.4, max(sizes) * 1.4)
+    panels[0].axhline(0.0, color="0.6", linewidth=0.8)
+    panels[0].set_ylim(-1.0, 1.0)  # whole scales: a trend is not magnified
+    panels[1].set_ylim(min(0.0, *(s["mean_gap_closed"] for t in trends for s in t["steps"]
+                                  if s["mean_gap_closed"] is not None)), 1.0)
+    panels[2].set_ylim(0.0, 1.0)
+    for index, trend in enumerate(trends):
+        steps = trend["steps"]
+        x = np.array([s["parameters"] for s in steps], dtype=float)
+        x = x * (1 + 0.04 * (index - (len(trends) - 1) / 2))  # dodge the series apart
+        colour, marker = _colour(2 * index), MARKERS[index % len(MARKERS)]
+        style = {"color": colour, "marker": marker, "markersize": 5, "linewidth": 1.2}
+        rho = np.array([np.nan if s["spearman_rho"] is None else s["spearman_rho"]
+                        for s in steps], dtype=float)
+        ci = [s["spearman_ci"] or [r, r] for s, r in zip(steps, rho, strict=True)]
+        panels[0].errorbar(x, rho, yerr=[rho - np.array([c[0] for c in ci], dtype=float),
+                                         np.array([c[1] for c in ci], dtype=float) - rho],
+                           capsize=2.5, elinewidth=0.9, label=str(trend["generator"]),
+                           **style)
+        for ax, key in ((panels[1], "mean_gap_closed"), (panels[2], "label_accuracy")):
+            ax.plot(x, [np.nan if s.get(key) is None else s[key] for s in steps], **style)
+    handles, labels = panels[0].get_legend_handles_labels()
+    _legend(fig, handles, labels, 0.1)
+    return fig
+
+
 def _legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], top: float) -> None:
     fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.06, top), ncol=2,
                frameon=False, fontsize=7.5, handlelength=1.6, columnspacing=1.5)
@@ -270,10 +324,13 @@ def classifiers(board: Mapping[str, Any]) -> list[str]:
 
 
 def write_plots(board: Mapping[str, Any], out: Path) -> list[Path]:
-    """Both figures per classifier into ``out`` as PNG and SVG; the paths written."""
+    """The figures of each classifier into ``out`` as PNG and SVG; the paths written."""
     written: list[Path] = []
     with matplotlib.rc_context(RC):
         for classifier in classifiers(board):
             for kind, make in ((SCATTER, scatter_figure), (BARS, bar_figure)):
                 written += _save(make(board, classifier), out, plot_stem(kind, classifier))
+            if size_trends(board, classifier):
+                written += _save(size_figure(board, classifier), out,
+                                 plot_stem(SIZE, classifier))
     return written
