@@ -1,9 +1,11 @@
 """MkDocs hook: the pages that must never go stale are written at build time, not by hand.
 
-``cli.md`` becomes the reference of the real argparse parser (``synthbench.cli.build_parser``)
-and ``findings.md`` the tables of ``leaderboard/leaderboard.json`` (its ``findings`` block
-first, when the leaderboard has one). The committed pages hold only a marker line; the
-functions here are plain (no MkDocs import), so tests call them directly.
+``cli.md`` becomes the reference of the real argparse parser (``synthbench.cli.build_parser``),
+``findings.md`` the tables of ``leaderboard/leaderboard.json`` (its ``findings`` block
+first, when the leaderboard has one) and ``subjectivity.md`` the diagnostics of the rating
+judge's records (``experiments/records/judge-rating__*.json``). The committed pages hold
+only a marker line; the functions here are plain (no MkDocs import), so tests call them
+directly.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 LEADERBOARD = REPO / "leaderboard" / "leaderboard.json"
+RATING_RECORDS = REPO / "experiments" / "records"
 MARKER = "<!-- generated at build time by docs/hooks.py -->"
 
 
@@ -31,6 +34,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if source == "findings.md":
         board = json.loads(LEADERBOARD.read_text(encoding="utf-8"))
         return markdown.replace(MARKER, findings(board))
+    if source == "subjectivity.md":
+        records = [json.loads(p.read_text(encoding="utf-8"))
+                   for p in sorted(RATING_RECORDS.glob("judge-rating__*.json"))]
+        return markdown.replace(MARKER, judge_rating(records))
     raise ValueError(f"{source}: no generator for the build-time marker")
 
 
@@ -97,6 +104,41 @@ def cli_reference(parser: argparse.ArgumentParser) -> str:
                 _usage(sub), "```", "",
                 *_arguments(sub), ""]
     return "\n".join(out)
+
+
+# ---- the rating judge -------------------------------------------------------------------
+
+def judge_rating(records: Sequence[Mapping[str, Any]]) -> str:
+    """Markdown of rating-judge records: each diagnostic against its pass mark, the verdict,
+    and the agreement of the rated order with the declared one."""
+    if not records:
+        return "No rating-judge record is committed yet."
+    out = _table(
+        ["judge", "tasks", "scale directions agree (ρ)", "example draws agree (ρ)",
+         "between / within-task spread", "passed", "τ vs declared", "ρ vs declared",
+         "seconds"],
+        ([_cell(str(r["judge"])), _num(r["declared"]["n_tasks"]),
+          _mark(r, "direction_spearman"), _mark(r, "split_half_spearman"),
+          _mark(r, "signal_to_noise"), "yes" if r["diagnostics"]["passed"] else "**no**",
+          _ci(r["declared"]["kendall_tau"], r["declared"]["kendall_tau_ci"]),
+          _ci(r["declared"]["spearman_rho"], r["declared"]["spearman_rho_ci"]),
+          _num(r.get("seconds"), 0)] for r in records))
+    for r in records:
+        prior = r["content_free_prior"]
+        out += [f"Content-free card, {_cell(str(r['judge']))}: P(1…5) = "
+                + "; ".join(f"{d.replace('_', ' ')} "
+                            + " ".join(_num(p, 2) for p in prior[d]) for d in sorted(prior))
+                + "; uncalibrated, the directions agree at ρ = "
+                + _num(r["raw_diagnostics"]["direction_spearman"], 2) + ".", ""]
+    return "\n".join(out)
+
+
+def _mark(record: Mapping[str, Any], name: str) -> str:
+    """A diagnostic with its pass mark, e.g. ``0.41 (≥ 0.5: fails)``."""
+    found = record["diagnostics"]
+    mark = next(v for k, v in record["criteria"].items() if k.startswith(name))
+    return (f"{_num(found[name], 2)} (≥ {mark:g}: "
+            f"{'passes' if found['checks'][name] else 'fails'})")
 
 
 # ---- the findings -----------------------------------------------------------------------

@@ -91,5 +91,32 @@ def test_the_hook_replaces_the_marker_and_leaves_other_pages() -> None:
 
 
 def test_the_committed_generated_pages_hold_the_marker() -> None:
-    for name in ("cli.md", "findings.md"):
+    for name in ("cli.md", "findings.md", "subjectivity.md"):
         assert hooks.MARKER in (REPO / "docs" / name).read_text(encoding="utf-8")
+
+
+def test_the_rating_judge_table_says_which_marks_pass() -> None:
+    """The subjectivity page's table follows the record: a failed mark says so, the
+    verdict is no, and no record gives a sentence, not an empty table."""
+    record = {
+        "judge": "local/x", "seconds": 12.0, "criteria": {
+            "direction_spearman_min": 0.5, "split_half_spearman_min": 0.5,
+            "signal_to_noise_min": 2.0},
+        "diagnostics": {"direction_spearman": 0.21, "split_half_spearman": 0.8,
+                        "signal_to_noise": 3.1, "passed": False,
+                        "checks": {"direction_spearman": False, "split_half_spearman": True,
+                                   "signal_to_noise": True}},
+        "raw_diagnostics": {"direction_spearman": -0.4},
+        "declared": {"n_tasks": 15, "kendall_tau": 0.1, "kendall_tau_ci": [-0.2, 0.4],
+                     "spearman_rho": 0.15, "spearman_rho_ci": [-0.4, 0.6]},
+        "content_free_prior": {"objective_low": [0.1, 0.2, 0.4, 0.2, 0.1],
+                               "subjective_low": [0.2, 0.2, 0.2, 0.2, 0.2]},
+    }
+    table = hooks.judge_rating([record])
+    assert "0.21 (≥ 0.5: fails)" in table and "0.80 (≥ 0.5: passes)" in table
+    assert "| **no** |" in table and "0.10 [-0.20, 0.40]" in table
+    assert "ρ = -0.40" in table
+    assert "No rating-judge record" in hooks.judge_rating([])
+    built = hooks.on_page_markdown(f"# S\n\n{hooks.MARKER}\n", page("subjectivity.md"),
+                                   None, None)
+    assert hooks.MARKER not in built
