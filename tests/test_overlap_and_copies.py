@@ -166,7 +166,8 @@ def test_few_shot_replays_the_examples_its_prompts_quoted(plugins: Plugins,
 
 def test_a_stored_few_shot_cell_s_copies_are_measured_without_generating(
         plugins: Plugins, shared_data: Path) -> None:
-    [folder] = CELLS.glob("relation_classification__local--qwen2.5-0.5b__few_shot__s0__*")
+    [folder] = (f for f in CELLS.glob("relation_classification__local--qwen2.5-0.5b__few_shot__"
+                                      "s0__*") if "copy_filter" not in f.name)  # uncurated
     text = (folder / "result.json").read_text()
     record = CellRecord.from_json(json.loads(text))
     assert json.dumps(record.to_json(), indent=2, sort_keys=True,

@@ -179,8 +179,10 @@ def test_csv_has_a_line_per_row_and_task(built: Path) -> None:
 def test_page_is_self_contained(built: Path) -> None:
     page = (built / "index.html").read_text()
     cells = len(list((RESULTS / "cells").glob("*/result.json")))
-    # plots and tables, then a few short texts per cell: the page grows with the grid, slowly
-    assert len(page.encode()) < 500_000 + 4_000 * cells
+    # the plots it inlines, the tables, then a few short texts per cell: the page grows with
+    # the figures and the grid, slowly
+    figures = sum(p.stat().st_size for p in (built / "plots").glob("*.svg"))
+    assert len(page.encode()) < figures + 200_000 + 4_000 * cells
     assert not re.search(r"<(script|img|link)[^>]+(src|href)=\"https?:", page)
     board = _board(built)
     sized = [c for c in _classifiers(built) if size_trends(board, c)]
