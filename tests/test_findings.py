@@ -138,13 +138,58 @@ def test_generator_size_is_read_from_the_served_name_and_the_trend_is_stated() -
               "spearman_ci": [-0.6, 0.4], "label_accuracy": 0.61},
              {"parameters": 0.5e9, "mean_gap_closed": 0.5, "spearman_rho": -0.7,
               "spearman_ci": [-0.9, -0.2], "label_accuracy": 0.74}]
-    grows = size_sentence(steps)
+    grows = size_sentence(steps, 12, [0, 1], 24)
+    assert "(24 cells: 12 tasks, seeds 0, 1)" in grows
     assert "135M → 0.5B" in grows and "rises (0.30 → 0.50)" in grows
     assert "label fidelity 0.61 → 0.74" in grows
     assert "excludes 0 on the negative side only at 0.5B" in grows
     steps[1]["spearman_ci"] = [-0.9, 0.1]
     steps[1]["mean_gap_closed"] = 0.2
     steps[1]["label_accuracy"] = None
-    flat = size_sentence(steps)
+    flat = size_sentence(steps, 11, [0], 11)
+    assert "seed 0 only, so the intervals leave out seed-to-seed spread" in flat
     assert "label fidelity" not in flat
     assert "falls" in flat and "no subjectivity gap is shown at any size" in flat
+
+
+def _sized(model: str, tasks: list[str], seeds: int, lift: float) -> list[CellRecord]:
+    """Cells of ``model`` on ``tasks`` whose gap closed is 0.3 + ``lift`` + 0.1 x seed."""
+    records = []
+    for task in tasks:
+        declared = TASKS.index(task) / (len(TASKS) - 1)
+        for seed in range(seeds):
+            gap = 0.3 + lift + 0.1 * seed
+            data = _with_gap(cell_record(
+                task, seed, model=model, f1=0.25 + 0.6 * gap, real_f1=0.95, declared=declared,
+                cell=f"{task}-{model}-{seed}"), gap).to_json()
+            data["generation"]["provider"] = {"served_model": model}  # its size is read here
+            records.append(CellRecord.from_json(data))
+    return records
+
+
+def test_sizes_are_compared_on_the_cells_every_size_has() -> None:
+    small = _sized("x/Tiny-135M", TASKS, 3, 0.0)
+    middle = _sized("x/Mid-0.5B", TASKS, 3, 0.1)
+    large = _sized("x/Big-1.5B", TASKS[:11], 1, 0.2)
+    trends = [f for f in _board(small + middle + large)["findings"] if f["kind"] == "size"]
+    wide, deep = sorted(trends, key=lambda f: len(f["steps"]), reverse=True)
+    # All three sizes on the 11 tasks x seed 0 the largest has: the others' seed-1 and
+    # seed-2 cells (gap closed higher by 0.1 and 0.2) and the twelfth task are left out.
+    assert (wide["tasks"], wide["seeds"], wide["cells"]) == (11, [0], 11)
+    assert [s["parameters"] for s in wide["steps"]] == [135e6, 0.5e9, 1.5e9]
+    assert [s["mean_gap_closed"] for s in wide["steps"]] == pytest.approx([0.3, 0.4, 0.5])
+    assert "seed 0 only" in wide["sentence"] and "135M → 0.5B → 1.5B" in wide["sentence"]
+    assert "rises (0.30 → 0.40 → 0.50)" in wide["sentence"]
+    # The two sizes with three seeds keep their own, deeper comparison.
+    assert (deep["tasks"], deep["seeds"], deep["cells"]) == (12, [0, 1, 2], 36)
+    assert [s["mean_gap_closed"] for s in deep["steps"]] == pytest.approx([0.4, 0.5])
+    assert "seeds 0, 1, 2" in deep["sentence"]
+
+
+def test_a_size_on_too_few_tasks_joins_no_trend() -> None:
+    small = _sized("x/Tiny-135M", TASKS, 2, 0.0)
+    middle = _sized("x/Mid-0.5B", TASKS, 2, 0.1)
+    large = _sized("x/Big-1.5B", TASKS[:5], 1, 0.2)
+    [trend] = [f for f in _board(small + middle + large)["findings"] if f["kind"] == "size"]
+    assert [s["parameters"] for s in trend["steps"]] == [135e6, 0.5e9]
+    assert trend["cells"] == 24

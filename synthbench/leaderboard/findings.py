@@ -17,7 +17,12 @@ from statistics import median
 from typing import Any
 
 from synthbench import defaults
-from synthbench.leaderboard.tables import configs_of, generator_labels, params_key
+from synthbench.leaderboard.tables import (
+    configs_of,
+    generator_labels,
+    params_key,
+    rank_correlations,
+)
 from synthbench.metrics import mean_ci
 from synthbench.record import CellRecord
 from synthbench.subjectivity.agreement import headline_slope
@@ -195,27 +200,84 @@ def parameters(served: str) -> float | None:
                                                                   else 1e9)
 
 
-def size_findings(board: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per (generator, N, classifier) with strong rows from models of two sizes or more: the
-    headline and mean gap closed against generator size, smallest first."""
+def size_findings(board: Mapping[str, Any], records: Sequence[CellRecord]
+                  ) -> list[dict[str, Any]]:
+    """Per (generator, N, classifier) with models of two sizes or more on ``MIN_TASKS`` tasks:
+    the headline, mean gap closed and label fidelity against generator size, smallest first,
+    each size measured on the same (task, seed) cells, those every size has. Where the sizes
+    with ``MIN_SEEDS`` seeds share more seeds than all sizes do, they get a trend of their own,
+    so a new size with one seed does not hide the deeper comparison of the others."""
     models = board.get("models", {})
-    groups: dict[tuple[str, int, str], list[tuple[float, Mapping[str, Any]]]] = defaultdict(list)
-    for row in board["rows"]:
-        size = parameters(models.get(row["model"], ""))
-        if size is not None and _strong(row):
-            groups[(row["generator"], row["n"], row["classifier"])].append((size, row))
-    out = []
-    for (generator, n, classifier), rows in sorted(groups.items()):
-        if len({size for size, _ in rows}) < 2:
+    declared = {t["id"]: t["declared_subjectivity"] for t in board["tasks"]}
+    labels = generator_labels(configs_of(records))
+    groups: dict[tuple[str, int, str], dict[str, dict[tuple[str, int], CellRecord]]] = \
+        defaultdict(lambda: defaultdict(dict))
+    for record in records:
+        config = record.config
+        if parameters(models.get(config.model, "")) is None:
             continue
-        rows.sort(key=lambda pair: pair[0])
-        steps = [{"model": row["model"], "parameters": size, "spearman_rho": row["spearman_rho"],
-                  "spearman_ci": row["spearman_ci"], "mean_gap_closed": row["mean_gap_closed"],
-                  "label_accuracy": row["label_accuracy"]} for size, row in rows]
-        out.append({"model": "by size", "generator": generator, "n": n,
-                    "classifier": classifier, "kind": "size", "steps": steps,
-                    "sentence": size_sentence(steps)})
+        label = labels[params_key(config.to_record())]
+        for classifier, result in record.classifiers.items():
+            if result.gap_closed is not None and math.isfinite(result.gap_closed):
+                groups[(label, config.n, classifier)][config.model][
+                    (config.task, config.seed)] = record
+    out = []
+    for (generator, n, classifier), by_model in sorted(groups.items()):
+        wide = {m: cells for m, cells in by_model.items()
+                if len({task for task, _ in cells}) >= MIN_TASKS}
+        deep = {m: cells for m, cells in wide.items() if _seeded_tasks(cells) >= MIN_TASKS}
+        shared_wide = _shared(wide)
+        for chosen in (wide, deep):
+            shared = _shared(chosen)
+            if (chosen is deep and (deep == wide or len(shared) <= len(shared_wide))) or \
+                    len({parameters(models[m]) for m in chosen}) < 2 or \
+                    len({task for task, _ in shared}) < MIN_TASKS:
+                continue
+            steps = sorted((_size_step(model, models[model], cells, shared, classifier,
+                                       declared) for model, cells in chosen.items()),
+                           key=lambda step: step["parameters"])
+            tasks = len({task for task, _ in shared})
+            seeds = sorted({seed for _, seed in shared})
+            out.append({"model": "by size", "generator": generator, "n": n,
+                        "classifier": classifier, "kind": "size", "tasks": tasks,
+                        "seeds": seeds, "steps": steps,
+                        "cells": len(shared),
+                        "sentence": size_sentence(steps, tasks, seeds, len(shared))})
     return out
+
+
+def _seeded_tasks(cells: Mapping[tuple[str, int], CellRecord]) -> int:
+    """How many tasks have ``MIN_SEEDS`` seeds among ``cells``."""
+    seeds: dict[str, int] = defaultdict(int)
+    for task, _ in cells:
+        seeds[task] += 1
+    return sum(1 for count in seeds.values() if count >= MIN_SEEDS)
+
+
+def _shared(by_model: Mapping[str, Mapping[tuple[str, int], CellRecord]]
+            ) -> set[tuple[str, int]]:
+    """The (task, seed) cells every model has."""
+    kept = [set(cells) for cells in by_model.values()]
+    return set.intersection(*kept) if kept else set()
+
+
+def _size_step(model: str, served: str, cells: Mapping[tuple[str, int], CellRecord],
+               shared: set[tuple[str, int]], classifier: str,
+               declared: Mapping[str, float]) -> dict[str, Any]:
+    """One size's point on the shared cells: rho of gap closed with declared subjectivity (its
+    two-stage interval), mean gap closed over tasks and mean label fidelity."""
+    gaps: dict[str, list[float]] = defaultdict(list)
+    fidelity = []
+    for key in sorted(shared):
+        record = cells[key]
+        gaps[key[0]].append(float(record.classifiers[classifier].gap_closed or 0.0))
+        if record.metrics.label_accuracy.value is not None:
+            fidelity.append(record.metrics.label_accuracy.value)
+    rho = rank_correlations(gaps, declared)
+    return {"model": model, "parameters": parameters(served),
+            "spearman_rho": rho["spearman_rho"], "spearman_ci": rho["spearman_ci"],
+            "mean_gap_closed": float(sum(sum(v) / len(v) for v in gaps.values()) / len(gaps)),
+            "label_accuracy": sum(fidelity) / len(fidelity) if fidelity else None}
 
 
 def size_label(parameters: float) -> str:
@@ -223,8 +285,10 @@ def size_label(parameters: float) -> str:
     return f"{parameters / 1e9:g}B" if parameters >= 0.5e9 else f"{parameters / 1e6:g}M"
 
 
-def size_sentence(steps: Sequence[Mapping[str, Any]]) -> str:
-    """One sentence on how gap closed and its correlation with subjectivity move with size."""
+def size_sentence(steps: Sequence[Mapping[str, Any]], tasks: int, seeds: Sequence[int],
+                  cells: int) -> str:
+    """One sentence on how gap closed and its correlation with subjectivity move with size,
+    on the ``cells`` (``tasks`` x ``seeds``) every size has."""
     def rho(step: Mapping[str, Any]) -> str:
         value = step["spearman_rho"]
         return "n/a" if value is None else f"{value:+.2f}{_ci(step['spearman_ci'])}"
@@ -243,7 +307,11 @@ def size_sentence(steps: Sequence[Mapping[str, Any]]) -> str:
                + ", ".join(size(s["parameters"]) for s, n in zip(steps, negative, strict=True)
                            if n)) if any(negative) else \
         "no size's interval excludes 0, so no subjectivity gap is shown at any size"
-    return (f"From {path} parameters, mean gap closed {trend} "
+    scope = (f"{cells} cells: {tasks} tasks, seed {seeds[0]} only, so the intervals leave out "
+             "seed-to-seed spread" if len(seeds) == 1
+             else f"{cells} cells: {tasks} tasks, seeds {', '.join(str(s) for s in seeds)}")
+    return (f"On the cells every size has ({scope}), from {path} "
+            f"parameters, mean gap closed {trend} "
             f"({' → '.join(f'{g:.2f}' for g in gaps)}){labels}; ρ with subjectivity goes "
             f"{' → '.join(rho(s) for s in steps)}: {verdict}.")
 
@@ -256,7 +324,7 @@ def findings(board: Mapping[str, Any], records: Sequence[CellRecord]) -> list[di
         for classifier in record.classifiers:
             members[(record.config.model, labels[params_key(record.config.to_record())],
                      record.config.n, classifier)].append(record)
-    out = order_findings(records) + size_findings(board)
+    out = order_findings(records) + size_findings(board, records)
     for row in board["rows"]:
         if _strong(row):
             key = (row["model"], row["generator"], row["n"], row["classifier"])

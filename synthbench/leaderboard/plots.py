@@ -276,13 +276,20 @@ def size_figure(board: Mapping[str, Any], classifier: str) -> Figure:
         ci = [s["spearman_ci"] or [r, r] for s, r in zip(steps, rho, strict=True)]
         panels[0].errorbar(x, rho, yerr=[rho - np.array([c[0] for c in ci], dtype=float),
                                          np.array([c[1] for c in ci], dtype=float) - rho],
-                           capsize=2.5, elinewidth=0.9, label=str(trend["generator"]),
+                           capsize=2.5, elinewidth=0.9, label=_trend_label(trend),
                            **style)
         for ax, key in ((panels[1], "mean_gap_closed"), (panels[2], "label_accuracy")):
             ax.plot(x, [np.nan if s.get(key) is None else s[key] for s in steps], **style)
     handles, labels = panels[0].get_legend_handles_labels()
     _legend(fig, handles, labels, 0.1)
     return fig
+
+
+def _trend_label(trend: Mapping[str, Any]) -> str:
+    """A size trend's series name: its generator and the cells every size shares."""
+    seeds = trend.get("seeds") or []
+    plural = "s" if len(seeds) != 1 else ""
+    return f"{trend['generator']} ({trend.get('tasks')} tasks × {len(seeds)} seed{plural})"
 
 
 def _legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], top: float) -> None:
