@@ -148,6 +148,9 @@ def test_generator_size_is_read_from_the_served_name_and_the_trend_is_stated() -
     steps[1]["label_accuracy"] = None
     flat = size_sentence(steps, 11, [0], 11)
     assert "seed 0 only, so the intervals leave out seed-to-seed spread" in flat
+    # one task with a second seed: the cells, not the seeds listed, say how deep it goes
+    assert "most tasks with fewer seeds" in size_sentence(steps, 11, [0, 1], 12)
+    assert "not every task with every seed" in size_sentence(steps, 11, [0, 1], 20)
     assert "label fidelity" not in flat
     assert "falls" in flat and "no subjectivity gap is shown at any size" in flat
 

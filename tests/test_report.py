@@ -120,7 +120,8 @@ def test_size_figure_draws_a_series_per_generator_and_only_with_two_sizes(
     svg = (built / "plots" / f"{SIZE}_minilm_lr.svg").read_text()
     assert svg.count('id="LineCollection_') == 2 * len(trends) >= 4
     for trend in trends:  # each series says which generator and on how many shared cells
-        assert str(trend["generator"]) in svg and f"({trend['tasks']} tasks × " in svg
+        assert str(trend["generator"]) in svg
+        assert f"({trend['cells']} cells, {trend['tasks']} tasks)" in svg
     assert ">135M<" in svg and ">0.5B<" in svg
     board["findings"] = [f for f in board["findings"] if f["kind"] != "size"]
     written = write_plots(board, tmp_path)

@@ -307,9 +307,18 @@ def size_sentence(steps: Sequence[Mapping[str, Any]], tasks: int, seeds: Sequenc
                + ", ".join(size(s["parameters"]) for s, n in zip(steps, negative, strict=True)
                            if n)) if any(negative) else \
         "no size's interval excludes 0, so no subjectivity gap is shown at any size"
-    scope = (f"{cells} cells: {tasks} tasks, seed {seeds[0]} only, so the intervals leave out "
-             "seed-to-seed spread" if len(seeds) == 1
-             else f"{cells} cells: {tasks} tasks, seeds {', '.join(str(s) for s in seeds)}")
+    listed = ", ".join(str(s) for s in seeds)
+    if len(seeds) == 1:
+        scope = (f"{cells} cells: {tasks} tasks, seed {listed} only, so the intervals leave out "
+                 "seed-to-seed spread")
+    elif cells < tasks * len(seeds):
+        scope = (f"{cells} cells: {tasks} tasks, seeds {listed}, most tasks with fewer seeds, "
+                 "so the intervals leave out much of the seed-to-seed spread"
+                 if 2 * (cells - tasks) < tasks * (len(seeds) - 1)
+                 else f"{cells} cells: {tasks} tasks, seeds {listed}, "
+                 "not every task with every seed")
+    else:
+        scope = f"{cells} cells: {tasks} tasks, seeds {listed}"
     return (f"On the cells every size has ({scope}), from {path} "
             f"parameters, mean gap closed {trend} "
             f"({' → '.join(f'{g:.2f}' for g in gaps)}){labels}; ρ with subjectivity goes "

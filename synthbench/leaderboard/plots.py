@@ -287,9 +287,7 @@ def size_figure(board: Mapping[str, Any], classifier: str) -> Figure:
 
 def _trend_label(trend: Mapping[str, Any]) -> str:
     """A size trend's series name: its generator and the cells every size shares."""
-    seeds = trend.get("seeds") or []
-    plural = "s" if len(seeds) != 1 else ""
-    return f"{trend['generator']} ({trend.get('tasks')} tasks × {len(seeds)} seed{plural})"
+    return f"{trend['generator']} ({trend.get('cells')} cells, {trend.get('tasks')} tasks)"
 
 
 def _legend(fig: Figure, handles: Sequence[Any], labels: Sequence[str], top: float) -> None:
