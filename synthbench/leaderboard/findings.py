@@ -285,6 +285,20 @@ def size_label(parameters: float) -> str:
     return f"{parameters / 1e9:g}B" if parameters >= 0.5e9 else f"{parameters / 1e6:g}M"
 
 
+def _size_scope(cells: int, tasks: int, seeds: Sequence[int]) -> str:
+    """How deep the shared cells of a size trend go, and what their intervals leave out."""
+    listed = ", ".join(str(s) for s in seeds)
+    head = f"{cells} cells: {tasks} tasks"
+    if len(seeds) == 1:
+        return f"{head}, seed {listed} only, so the intervals leave out seed-to-seed spread"
+    if cells >= tasks * len(seeds):
+        return f"{head}, seeds {listed}"
+    if 2 * (cells - tasks) < tasks * (len(seeds) - 1):
+        return (f"{head}, seeds {listed}, most tasks with fewer seeds, so the intervals leave "
+                "out much of the seed-to-seed spread")
+    return f"{head}, seeds {listed}, not every task with every seed"
+
+
 def size_sentence(steps: Sequence[Mapping[str, Any]], tasks: int, seeds: Sequence[int],
                   cells: int) -> str:
     """One sentence on how gap closed and its correlation with subjectivity move with size,
@@ -307,18 +321,7 @@ def size_sentence(steps: Sequence[Mapping[str, Any]], tasks: int, seeds: Sequenc
                + ", ".join(size(s["parameters"]) for s, n in zip(steps, negative, strict=True)
                            if n)) if any(negative) else \
         "no size's interval excludes 0, so no subjectivity gap is shown at any size"
-    listed = ", ".join(str(s) for s in seeds)
-    if len(seeds) == 1:
-        scope = (f"{cells} cells: {tasks} tasks, seed {listed} only, so the intervals leave out "
-                 "seed-to-seed spread")
-    elif cells < tasks * len(seeds):
-        scope = (f"{cells} cells: {tasks} tasks, seeds {listed}, most tasks with fewer seeds, "
-                 "so the intervals leave out much of the seed-to-seed spread"
-                 if 2 * (cells - tasks) < tasks * (len(seeds) - 1)
-                 else f"{cells} cells: {tasks} tasks, seeds {listed}, "
-                 "not every task with every seed")
-    else:
-        scope = f"{cells} cells: {tasks} tasks, seeds {listed}"
+    scope = _size_scope(cells, tasks, seeds)
     return (f"On the cells every size has ({scope}), from {path} "
             f"parameters, mean gap closed {trend} "
             f"({' → '.join(f'{g:.2f}' for g in gaps)}){labels}; ρ with subjectivity goes "
